@@ -1,0 +1,2 @@
+export * from './codeTable.js';
+export * from './manifest.js';

@@ -1,0 +1,22 @@
+// Row-major <-> blocked16 code layouts (schemas/codeTable.ts). Done in JS, writing straight into
+// the kernel's pinned table: staging a row-major copy in wasm memory would double the table's
+// memory for good, since linear memory never shrinks.
+import { BLOCK_CODES } from '../schemas/codeTable.js';
+
+export function toBlocked(rows: Uint8Array, bytesPerCode: number, out: Uint8Array): void {
+  const n = rows.length / bytesPerCode;
+  out.fill(0);
+  for (let i = 0; i < n; i++) {
+    const block = Math.floor(i / BLOCK_CODES) * BLOCK_CODES * bytesPerCode + (i % BLOCK_CODES);
+    const row = i * bytesPerCode;
+    for (let j = 0; j < bytesPerCode; j++) out[block + j * BLOCK_CODES] = rows[row + j];
+  }
+}
+
+export function fromBlocked(blocked: Uint8Array, n: number, bytesPerCode: number, out: Uint8Array): void {
+  for (let i = 0; i < n; i++) {
+    const block = Math.floor(i / BLOCK_CODES) * BLOCK_CODES * bytesPerCode + (i % BLOCK_CODES);
+    const row = i * bytesPerCode;
+    for (let j = 0; j < bytesPerCode; j++) out[row + j] = blocked[block + j * BLOCK_CODES];
+  }
+}
