@@ -6,7 +6,7 @@ import { CodeTable } from '../../wasm/codeTable.js';
 import { hashResults } from '../support/resultHash.js';
 
 let table: CodeTable | undefined;
-let queries = new Uint8Array(0);
+let queries: Uint8Array = new Uint8Array(0);
 
 export default {
   async fetch(request: Request): Promise<Response> {
