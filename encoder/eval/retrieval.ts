@@ -1,0 +1,119 @@
+// Retrieval metrics with the field's reference semantics (DeepHash-pytorch CalcTopMap), ranked by
+// the same wasm kernel the edge uses, with a deterministic tie rule.
+import { CodeTable } from '../../wasm/codeTable.js';
+import { LabelSets } from './relevance.js';
+
+/** Packed codes (row-major, bits/8 bytes each) and their multi-hot labels. */
+export interface RetrievalSet {
+  codes: Uint8Array;
+  labels: Uint8Array;
+}
+
+export interface RetrievalOptions {
+  bits: number;
+  numClasses: number;
+  /** Ranking depth for mAP; -1 ranks the whole database (mAP@ALL). */
+  topK: number;
+  kernel: WebAssembly.Module;
+  /** Points on the PR and P@N curves (default 48). */
+  curvePoints?: number;
+}
+
+export interface RetrievalMetrics {
+  /** mAP@topK, CalcTopMap semantics: AP of a query with no relevant item in its top K is 0. */
+  map: number;
+  topK: number;
+  tieRule: 'distance, then ascending database index';
+  /** Mean over queries of precision among items within Hamming radius 2 (0 when none). */
+  precisionWithinRadius2: number;
+  queries: number;
+  database: number;
+  bits: number;
+  /** Rank-based curves, averaged over queries: precision and recall at each cutoff. */
+  curve: { cutoff: number[]; precision: number[]; recall: number[] };
+}
+
+// Queries ranked per kernel call; bounds the memory of full rankings (each up to 6 bytes * N).
+const QUERY_CHUNK = 64;
+
+function curveCutoffs(depth: number, points: number): number[] {
+  const set = new Set<number>();
+  for (let i = 0; i < points; i++) {
+    set.add(Math.max(1, Math.round(depth ** (i / (points - 1)))));
+    set.add(Math.max(1, Math.round((depth * (i + 1)) / points)));
+  }
+  return [...set].filter((c) => c <= depth).sort((a, b) => a - b);
+}
+
+export async function evaluateRetrieval(
+  query: RetrievalSet,
+  database: RetrievalSet,
+  options: RetrievalOptions,
+): Promise<RetrievalMetrics> {
+  const { bits, numClasses, kernel } = options;
+  const bpc = bits / 8;
+  const nq = query.codes.length / bpc;
+  const n = database.codes.length / bpc;
+  if (!Number.isInteger(nq) || !Number.isInteger(n)) throw new RangeError(`codes are not a multiple of ${bpc} bytes`);
+  if (query.labels.length !== nq * numClasses || database.labels.length !== n * numClasses) {
+    throw new RangeError('labels do not match the number of codes and classes');
+  }
+  const depth = options.topK < 0 ? n : Math.min(options.topK, n);
+  const table = await CodeTable.fromCodes(kernel, database.codes, bits);
+  const dbLabels = new LabelSets(database.labels, numClasses);
+  const qLabels = new LabelSets(query.labels, numClasses);
+  const cutoffs = curveCutoffs(Math.max(depth, 1), options.curvePoints ?? 48);
+  const precisionSum = new Float64Array(cutoffs.length);
+  const recallSum = new Float64Array(cutoffs.length);
+  const relevant = new Uint8Array(depth);
+  const hitsAtCutoff = new Float64Array(cutoffs.length);
+  let apSum = 0;
+  let radiusPrecisionSum = 0;
+
+  for (let q0 = 0; q0 < nq; q0 += QUERY_CHUNK) {
+    const q1 = Math.min(nq, q0 + QUERY_CHUNK);
+    const ranked = table.searchBatch(query.codes.subarray(q0 * bpc, q1 * bpc), depth);
+    for (let q = q0; q < q1; q++) {
+      const labels = qLabels.row(q);
+      const { ids } = ranked[q - q0];
+      dbLabels.relevance(labels, ids, relevant);
+      let hits = 0;
+      let ap = 0;
+      let c = 0;
+      for (let r = 0; r < ids.length; r++) {
+        if (relevant[r]) {
+          hits++;
+          ap += hits / (r + 1);
+        }
+        while (c < cutoffs.length && cutoffs[c] === r + 1) hitsAtCutoff[c++] = hits;
+      }
+      const totalRelevant = depth === n ? hits : dbLabels.countRelevant(labels);
+      for (let i = 0; i < c; i++) {
+        precisionSum[i] += hitsAtCutoff[i] / cutoffs[i];
+        if (totalRelevant > 0) recallSum[i] += hitsAtCutoff[i] / totalRelevant;
+      }
+      apSum += hits > 0 ? ap / hits : 0;
+
+      const near = table.within(query.codes.subarray(q * bpc, (q + 1) * bpc), 2);
+      if (near.ids.length > 0) {
+        const nearRelevant = new Uint8Array(near.ids.length);
+        dbLabels.relevance(labels, near.ids, nearRelevant);
+        radiusPrecisionSum += nearRelevant.reduce((s, v) => s + v, 0) / near.ids.length;
+      }
+    }
+  }
+  return {
+    map: nq > 0 ? apSum / nq : 0,
+    topK: options.topK,
+    tieRule: 'distance, then ascending database index',
+    precisionWithinRadius2: nq > 0 ? radiusPrecisionSum / nq : 0,
+    queries: nq,
+    database: n,
+    bits,
+    curve: {
+      cutoff: cutoffs,
+      precision: Array.from(precisionSum, (s) => s / nq),
+      recall: Array.from(recallSum, (s) => s / nq),
+    },
+  };
+}
