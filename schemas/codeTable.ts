@@ -146,3 +146,16 @@ export function readHeaderFields(bytes: Uint8Array): Record<string, number | str
   }
   return raw;
 }
+
+/** Packs real-valued hash outputs (count * bits, row-major) into codes: bit i is 1 when value i > 0. */
+export function packCodes(values: ArrayLike<number>, bits: number): Uint8Array {
+  const count = values.length / bits;
+  const bpc = codeBytes(bits);
+  const out = new Uint8Array(count * bpc);
+  for (let i = 0; i < count; i++) {
+    for (let b = 0; b < bits; b++) {
+      if (values[i * bits + b] > 0) out[i * bpc + (b >>> 3)] |= 0x80 >>> (b & 7);
+    }
+  }
+  return out;
+}

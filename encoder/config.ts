@@ -1,0 +1,49 @@
+// Reads a run config file: JSON, validated by schemas/trainConfig.ts, paths resolved against the
+// file's folder. Every problem is an Error naming the file and the field.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { TrainConfig } from '../schemas/trainConfig.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function resolvePaths(config: TrainConfig, base: string): TrainConfig {
+  const at = (p: string) => path.resolve(base, p);
+  const dataset = { ...config.dataset };
+  if ('root' in dataset) dataset.root = at(dataset.root);
+  if (dataset.format === 'list-file') {
+    dataset.lists = {
+      train: at(dataset.lists.train),
+      query: at(dataset.lists.query),
+      database: at(dataset.lists.database),
+    };
+  }
+  if (dataset.format === 'idx') Object.assign(dataset, { images: at(dataset.images), labels: at(dataset.labels) });
+  return { ...config, dataset, cacheDir: at(config.cacheDir), outputDir: at(config.outputDir) };
+}
+
+export function parseConfig(value: unknown, file: string): TrainConfig {
+  const parsed = TrainConfig.safeParse(value);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+    throw new ConfigError(`${file}: invalid config\n${problems}`);
+  }
+  return resolvePaths(parsed.data, path.dirname(path.resolve(file)));
+}
+
+export async function loadConfig(file: string): Promise<TrainConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot read config (${(error as NodeJS.ErrnoException).code ?? error})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  return parseConfig(value, file);
+}

@@ -1,0 +1,103 @@
+// Checkpoints: model weights, optimizer state and trainer state in one folder, written to a
+// temporary folder and renamed into place, so a kill never leaves a half-written checkpoint.
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+interface TensorEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+}
+
+interface CheckpointFile<State> {
+  format: 'edgehash-checkpoint-1';
+  state: State;
+  weights: TensorEntry[];
+  optimizer: TensorEntry[];
+}
+
+export interface Checkpoint<State> {
+  state: State;
+  weights: tf.Tensor[];
+  optimizer: tf.NamedTensor[];
+}
+
+async function pack(
+  named: tf.NamedTensor[],
+  start: number,
+): Promise<{ entries: TensorEntry[]; chunks: Float32Array[] }> {
+  const entries: TensorEntry[] = [];
+  const chunks: Float32Array[] = [];
+  let offset = start;
+  for (const { name, tensor } of named) {
+    const data = (await tensor.data()) as Float32Array;
+    entries.push({ name, shape: tensor.shape, offset });
+    chunks.push(Float32Array.from(data));
+    offset += data.length;
+  }
+  return { entries, chunks };
+}
+
+export async function saveCheckpoint<State>(
+  dir: string,
+  net: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  state: State,
+): Promise<void> {
+  const weights = await pack(
+    net.weights.map((w) => ({ name: w.originalName, tensor: w.read() })),
+    0,
+  );
+  const total = weights.chunks.reduce((s, c) => s + c.length, 0);
+  const optimizerState = await pack(await optimizer.getWeights(), total);
+  const file: CheckpointFile<State> = {
+    format: 'edgehash-checkpoint-1',
+    state,
+    weights: weights.entries,
+    optimizer: optimizerState.entries,
+  };
+  const chunks = [...weights.chunks, ...optimizerState.chunks];
+  const values = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    values.set(chunk, at);
+    at += chunk.length;
+  }
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await writeFile(path.join(tmp, 'checkpoint.json'), `${JSON.stringify(file, null, 1)}\n`);
+  await writeFile(path.join(tmp, 'values.f32'), new Uint8Array(values.buffer));
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+}
+
+export async function loadCheckpoint<State>(dir: string): Promise<Checkpoint<State>> {
+  const file = JSON.parse(await readFile(path.join(dir, 'checkpoint.json'), 'utf8')) as CheckpointFile<State>;
+  if (file.format !== 'edgehash-checkpoint-1') throw new Error(`${dir}: not an edgehash checkpoint`);
+  const bytes = await readFile(path.join(dir, 'values.f32'));
+  const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const read = (e: TensorEntry) => {
+    const size = e.shape.reduce((a, b) => a * b, 1);
+    return tf.tensor(values.slice(e.offset, e.offset + size), e.shape);
+  };
+  return {
+    state: file.state,
+    weights: file.weights.map(read),
+    optimizer: file.optimizer.map((e) => ({ name: e.name, tensor: read(e) })),
+  };
+}
+
+/** Loads weights into `net`, checking that every tensor is there with its shape. */
+export function restoreWeights(net: tf.LayersModel, weights: tf.Tensor[], source: string): void {
+  if (weights.length !== net.weights.length) {
+    throw new Error(`${source}: ${weights.length} weight tensors, the model has ${net.weights.length}`);
+  }
+  net.weights.forEach((w, i) => {
+    if (w.shape.join('x') !== weights[i].shape.join('x')) {
+      throw new Error(`${source}: ${w.originalName} has shape ${weights[i].shape}, the model expects ${w.shape}`);
+    }
+  });
+  net.setWeights(weights);
+}

@@ -1,0 +1,69 @@
+// The encoder's run configuration (`edgehash train|eval|encode --config FILE`). Paths are relative
+// to the config file's folder.
+import { z } from 'zod';
+import { MAX_BITS } from './codeTable.js';
+
+const path = z.string().min(1);
+
+export const DatasetSource = z.discriminatedUnion('format', [
+  /** CIFAR-10 as JPEG folders: <root>/train/<class>/*.jpg and <root>/test/<class>/*.jpg. */
+  z.object({ format: z.literal('cifar10-jpeg'), root: path }),
+  /** CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin). */
+  z.object({ format: z.literal('cifar10-binary'), root: path }),
+  /** One class per subfolder; images resized to `size`. */
+  z.object({ format: z.literal('image-folder'), root: path, size: z.number().int().min(8).max(1024) }),
+  /** DeepHash-pytorch list files (path + multi-hot labels) under `root`. */
+  z.object({
+    format: z.literal('list-file'),
+    root: path,
+    lists: z.object({ train: path, query: path, database: path }),
+    size: z.number().int().min(8).max(1024),
+  }),
+  /** MNIST / Fashion-MNIST IDX files. */
+  z.object({ format: z.literal('idx'), images: path, labels: path }),
+]);
+export type DatasetSource = z.infer<typeof DatasetSource>;
+
+export const protocols = ['cifar10', 'cifar10-1', 'cifar10-2', 'nuswide_21', 'coco', 'imagenet100'] as const;
+
+export const TrainConfig = z
+  .object({
+    /** Run name; outputs go to <outputDir>. */
+    name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -'),
+    dataset: DatasetSource,
+    protocol: z.enum(protocols),
+    model: z.object({
+      architecture: z.string().min(1),
+      bits: z.number().int().min(8).max(MAX_BITS).multipleOf(8),
+      options: z.record(z.string(), z.unknown()).default({}),
+    }),
+    loss: z.object({
+      name: z.string().min(1),
+      options: z.record(z.string(), z.unknown()).default({}),
+    }),
+    training: z
+      .object({
+        epochs: z.number().int().min(1).default(30),
+        batchSize: z.number().int().min(1).default(128),
+        learningRate: z.number().positive().default(1e-3),
+        /** Cosine decay of the learning rate to this fraction of its start by the last epoch. */
+        finalLearningRateFraction: z.number().min(0).max(1).default(0.05),
+        seed: z.number().int().min(0).default(0),
+        backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
+        augment: z.boolean().default(true),
+        /** Validation images held out of training per class, for model selection. */
+        validationPerClass: z.number().int().min(1).default(100),
+        /** Validate (and keep the best checkpoint) every this many epochs. */
+        validateEvery: z.number().int().min(1).default(1),
+        /** Stop after this many training steps in total (for smoke tests and benchmarks). */
+        maxSteps: z.number().int().min(1).optional(),
+      })
+      .prefault({}),
+    /** Where decoded pixels are cached between runs. */
+    cacheDir: path.default('data/cache'),
+    outputDir: path,
+    /** An unreadable image: stop with its name, or skip it and count it. */
+    onImageError: z.enum(['fail', 'skip']).default('fail'),
+  })
+  .strict();
+export type TrainConfig = z.infer<typeof TrainConfig>;
