@@ -4,6 +4,9 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
+/** A tensor with its name, as tf.Optimizer.getWeights() returns them. */
+type NamedTensor = { name: string; tensor: tf.Tensor };
+
 interface TensorEntry {
   name: string;
   shape: number[];
@@ -20,13 +23,10 @@ interface CheckpointFile<State> {
 export interface Checkpoint<State> {
   state: State;
   weights: tf.Tensor[];
-  optimizer: tf.NamedTensor[];
+  optimizer: NamedTensor[];
 }
 
-async function pack(
-  named: tf.NamedTensor[],
-  start: number,
-): Promise<{ entries: TensorEntry[]; chunks: Float32Array[] }> {
+async function pack(named: NamedTensor[], start: number): Promise<{ entries: TensorEntry[]; chunks: Float32Array[] }> {
   const entries: TensorEntry[] = [];
   const chunks: Float32Array[] = [];
   let offset = start;
