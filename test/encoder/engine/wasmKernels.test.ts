@@ -1,0 +1,310 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../../encoder/engine/backend.js';
+import { WASM_TRAINING_KERNELS } from '../../../encoder/engine/wasmKernels.js';
+
+type Fn = () => tf.Tensor | tf.Tensor[];
+
+/** Runs fn on a backend and returns flat values of every output; also checks no tensor leaks. */
+async function runOn(backend: string, fn: Fn): Promise<number[][]> {
+  await tf.setBackend(backend);
+  const before = tf.memory().numTensors;
+  const out = tf.tidy(() => {
+    const r = fn();
+    return (Array.isArray(r) ? r : [r]).map((t) => Array.from(t.dataSync()));
+  });
+  expect(tf.memory().numTensors).toBe(before);
+  return out;
+}
+
+/** Compares wasm against cpu: |wasm - cpu| <= rtol * max|cpu| per output. */
+async function expectMatchesCpu(fn: Fn, rtol = 1e-4): Promise<void> {
+  const ref = await runOn('cpu', fn);
+  const got = await runOn('wasm', fn);
+  expect(got.length).toBe(ref.length);
+  ref.forEach((r, k) => {
+    const g = got[k];
+    expect(g.length).toBe(r.length);
+    const scale = Math.max(1, ...r.map(Math.abs));
+    let maxDiff = 0;
+    for (let i = 0; i < r.length; i++) maxDiff = Math.max(maxDiff, Math.abs(g[i] - r[i]));
+    expect(maxDiff / scale).toBeLessThanOrEqual(rtol);
+  });
+}
+
+const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+
+beforeAll(async () => {
+  const sel = await selectBackend('wasm');
+  expect(sel.name).toBe('wasm');
+});
+
+describe('wasm training kernels are registered', () => {
+  it('registers every kernel in WASM_TRAINING_KERNELS for wasm', () => {
+    for (const k of WASM_TRAINING_KERNELS) expect(tf.getKernel(k.name, 'wasm')).toBeDefined();
+  });
+});
+
+describe('Conv2D gradients (Conv2DBackpropFilter / Conv2DBackpropInput) match cpu', () => {
+  const cases: Array<[string, number, 'same' | 'valid' | tf.backend_util.ExplicitPadding, number[], number[]]> = [
+    ['s1 same', 1, 'same', [2, 8, 9, 3], [3, 3, 3, 4]],
+    ['s2 same', 2, 'same', [3, 9, 8, 2], [3, 3, 2, 5]],
+    ['s2 valid', 2, 'valid', [2, 9, 9, 3], [3, 3, 3, 4]],
+    ['s1 valid k5', 1, 'valid', [2, 7, 8, 4], [5, 5, 4, 3]],
+    ['s3 same k2', 3, 'same', [2, 10, 11, 2], [2, 2, 2, 3]],
+    [
+      's1 explicit',
+      1,
+      [
+        [0, 0],
+        [1, 2],
+        [0, 1],
+        [0, 0],
+      ],
+      [2, 6, 7, 3],
+      [3, 3, 3, 2],
+    ],
+    [
+      's2 explicit',
+      2,
+      [
+        [0, 0],
+        [2, 0],
+        [1, 1],
+        [0, 0],
+      ],
+      [2, 7, 7, 2],
+      [3, 3, 2, 3],
+    ],
+  ];
+  for (const [name, stride, pad, xShape, wShape] of cases) {
+    it(name, async () => {
+      await expectMatchesCpu(() =>
+        tf.grads((x: tf.Tensor, w: tf.Tensor) =>
+          tf
+            .conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad)
+            .square()
+            .sum(),
+        )([rnd(xShape, 1), rnd(wShape, 2)]),
+      );
+    });
+  }
+
+  it('fused conv2d + bias + relu, conv2dTranspose and separableConv2d', async () => {
+    await expectMatchesCpu(() =>
+      tf.grads((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+        tf.fused
+          .conv2d({
+            x: x as tf.Tensor4D,
+            filter: w as tf.Tensor4D,
+            bias: b,
+            activation: 'relu',
+            strides: 1,
+            pad: 'same',
+          })
+          .square()
+          .sum(),
+      )([rnd([2, 6, 6, 3], 3), rnd([3, 3, 3, 4], 4), rnd([4], 5)]),
+    );
+    await expectMatchesCpu(() =>
+      tf.grads((x: tf.Tensor, w: tf.Tensor) =>
+        tf
+          .conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [2, 12, 12, 3], 2, 'same')
+          .square()
+          .sum(),
+      )([rnd([2, 6, 6, 4], 6), rnd([3, 3, 3, 4], 7)]),
+    );
+    await expectMatchesCpu(() =>
+      tf.grads((x: tf.Tensor, d: tf.Tensor, p: tf.Tensor) =>
+        tf
+          .separableConv2d(x as tf.Tensor4D, d as tf.Tensor4D, p as tf.Tensor4D, 1, 'same')
+          .square()
+          .sum(),
+      )([rnd([2, 6, 6, 3], 8), rnd([3, 3, 3, 2], 9), rnd([1, 1, 6, 4], 10)]),
+    );
+  });
+});
+
+describe('DepthwiseConv2dNative gradients match cpu', () => {
+  const cases: Array<[string, number, 'same' | 'valid', number[], number[]]> = [
+    ['s1 same m1', 1, 'same', [2, 8, 9, 3], [3, 3, 3, 1]],
+    ['s1 same m2', 1, 'same', [2, 8, 8, 3], [3, 3, 3, 2]],
+    ['s2 same m2', 2, 'same', [3, 9, 8, 2], [3, 3, 2, 2]],
+    ['s2 valid m1', 2, 'valid', [2, 9, 9, 4], [3, 3, 4, 1]],
+    ['s1 valid k5 m3', 1, 'valid', [2, 8, 7, 2], [5, 5, 2, 3]],
+  ];
+  for (const [name, stride, pad, xShape, wShape] of cases) {
+    it(name, async () => {
+      await expectMatchesCpu(() =>
+        tf.grads((x: tf.Tensor, w: tf.Tensor) =>
+          tf
+            .depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad)
+            .square()
+            .sum(),
+        )([rnd(xShape, 11), rnd(wShape, 12)]),
+      );
+    });
+  }
+
+  it('dilation 2 (kernels called directly; reference = cpu gradient through an explicitly dilated filter)', async () => {
+    // The tfjs gradient rejects dilation > 1 and the cpu backward kernels ignore dilation, so the
+    // reference is the cpu gradient of a stride-1 depthwise conv with a zero-inserted 5x5 filter.
+    const inputs = () => ({ x: rnd([2, 9, 8, 3], 13), dy: rnd([2, 9, 8, 6], 14), w: rnd([3, 3, 3, 2], 15) });
+    const dilate = (w: tf.Tensor) =>
+      w
+        .reshape([3, 1, 3, 1, 3, 2])
+        .pad([
+          [0, 0],
+          [0, 1],
+          [0, 0],
+          [0, 1],
+          [0, 0],
+          [0, 0],
+        ])
+        .reshape([6, 6, 3, 2])
+        .slice([0, 0, 0, 0], [5, 5, 3, 2]);
+    const ref = await runOn('cpu', () => {
+      const { x, dy, w } = inputs();
+      const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf
+          .depthwiseConv2d(a as tf.Tensor4D, dilate(b) as tf.Tensor4D, 1, 'same')
+          .mul(dy)
+          .sum(),
+      )([x, w]);
+      return [gw, gx];
+    });
+    const got = await runOn('wasm', () => {
+      const { x, dy, w } = inputs();
+      const attrs = { strides: 1, dilations: 2, pad: 'same' } as tf.NamedAttrMap;
+      const dW = tf.engine().runKernel(
+        'DepthwiseConv2dNativeBackpropFilter',
+        { x, dy },
+        {
+          ...attrs,
+          filterShape: [3, 3, 3, 2],
+        },
+      ) as tf.Tensor;
+      const dX = tf.engine().runKernel(
+        'DepthwiseConv2dNativeBackpropInput',
+        { dy, filter: w },
+        {
+          ...attrs,
+          inputShape: [2, 9, 8, 3],
+        },
+      ) as tf.Tensor;
+      return [dW, dX];
+    });
+    ref.forEach((r, k) => {
+      const scale = Math.max(1, ...r.map(Math.abs));
+      const maxDiff = Math.max(...r.map((v, i) => Math.abs(v - got[k][i])));
+      expect(maxDiff / scale).toBeLessThanOrEqual(1e-4);
+    });
+  });
+});
+
+describe('UnsortedSegmentSum and Einsum match cpu', () => {
+  it('gather gradient (embedding lookup)', async () => {
+    await expectMatchesCpu(() =>
+      tf.grads((e: tf.Tensor) =>
+        tf
+          .gather(e, tf.tensor1d([0, 3, 3, 1, 0, 4], 'int32'))
+          .square()
+          .sum(),
+      )([rnd([6, 3, 2], 16)]),
+    );
+  });
+
+  it('unsortedSegmentSum drops out-of-range ids, float32 and int32', async () => {
+    await expectMatchesCpu(() => [
+      tf.unsortedSegmentSum(rnd([5, 4], 17), tf.tensor1d([2, 0, 2, 7, 1], 'int32'), 4),
+      tf.unsortedSegmentSum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 3),
+    ]);
+  });
+
+  it('einsum forms used by attention', async () => {
+    await expectMatchesCpu(() => [
+      tf.einsum('bij,bjk->bik', rnd([2, 3, 4], 18), rnd([2, 4, 5], 19)),
+      tf.einsum('ij->ji', rnd([3, 4], 20)),
+      tf.einsum('ij,ij->i', rnd([3, 4], 21), rnd([3, 4], 22)),
+      tf.einsum('bhqd,bhkd->bhqk', rnd([2, 2, 3, 4], 23), rnd([2, 2, 5, 4], 24)),
+    ]);
+  });
+});
+
+describe('Tile / Sum / Mean replacements match cpu', () => {
+  it('tile broadcast cases and fallback', async () => {
+    await expectMatchesCpu(() => [
+      tf.tile(rnd([1, 1, 1, 5], 25), [4, 3, 2, 1]),
+      tf.tile(rnd([2, 3], 26), [3, 2]),
+      tf.tile(rnd([2, 1, 3], 27), [1, 4, 1]),
+      tf.tile(tf.tensor1d([1, 2, 3], 'int32'), [3]),
+      tf.tile(rnd([2, 2, 2, 2, 2], 28), [2, 1, 2, 1, 2]),
+    ]);
+  });
+
+  it('sum / mean over leading and other axes', async () => {
+    await expectMatchesCpu(() => {
+      const x = rnd([8, 6, 7, 5], 29);
+      return [
+        tf.sum(x, [0, 1, 2]),
+        tf.mean(x, [0, 1, 2]),
+        tf.sum(x, [0, 1, 2], true),
+        tf.mean(x, [0, 1, 2], true),
+        tf.sum(x, [1, 2]),
+        tf.sum(x, -1),
+        tf.sum(x),
+        tf.mean(x, 0),
+        tf.sum(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), 0),
+      ];
+    });
+  });
+
+  it('batchNorm training gradient (moments + batchNorm)', async () => {
+    await expectMatchesCpu(() =>
+      tf.grads((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const { mean, variance } = tf.moments(x, [0, 1, 2]);
+        return tf
+          .batchNorm(x as tf.Tensor4D, mean, variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-3)
+          .relu()
+          .square()
+          .sum();
+      })([rnd([8, 6, 6, 4], 30), rnd([4], 31), rnd([4], 32)]),
+    );
+  });
+});
+
+describe('small conv + attention net trains on wasm like on cpu', () => {
+  it('all parameter gradients match cpu and no tensor leaks across steps', async () => {
+    const net = (x: tf.Tensor, w1: tf.Tensor, w2: tf.Tensor, wq: tf.Tensor, wo: tf.Tensor) => {
+      let h = tf.conv2d(x as tf.Tensor4D, w1 as tf.Tensor4D, 1, 'same');
+      const { mean, variance } = tf.moments(h, [0, 1, 2]);
+      h = tf.batchNorm(h, mean, variance, tf.zeros([4]), tf.ones([4]), 1e-3).relu();
+      h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');
+      h = tf.conv2d(h as tf.Tensor4D, w2 as tf.Tensor4D, 2, 'same');
+      // GELU (tanh form)
+      h = h.mul(0.5).mul(tf.tanh(h.add(h.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI))).add(1));
+      const [n, hh, ww, c] = h.shape;
+      const tokens = h.reshape([n, hh * ww, c]);
+      const ln = tokens.sub(tokens.mean(-1, true)).div(tf.moments(tokens, -1, true).variance.add(1e-5).sqrt());
+      const q = tf.matMul(ln.reshape([n * hh * ww, c]), wq).reshape([n, hh * ww, c]);
+      const att = tf.softmax(tf.matMul(q, ln, false, true).div(Math.sqrt(c)));
+      const o = tf.matMul(att, ln).mean(1);
+      const logits = tf.matMul(o, wo);
+      return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([1, 3, 0], 'int32'), 5), logits);
+    };
+    const fn = () =>
+      tf.grads(net)([
+        rnd([3, 8, 8, 3], 33),
+        rnd([3, 3, 3, 4], 34),
+        rnd([3, 3, 4, 6], 35),
+        rnd([6, 6], 36),
+        rnd([6, 5], 37),
+      ]);
+    await expectMatchesCpu(fn);
+    // Repeated steps on wasm must not grow the tensor count.
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) tf.tidy(() => void fn());
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
