@@ -2,7 +2,7 @@
  * Per-channel normalization and training augmentation (random crop with zero padding + horizontal flip)
  * on HWC uint8 images, writing normalized float32. Table lookups and typed-array loops only.
  */
-import type { Random } from './random.js';
+import type { Random } from '../random.js';
 import type { ImageDataset } from './types.js';
 
 /** Per-channel mean and std in the 0..1 pixel scale: x = (v/255 - mean[c]) / std[c]. Record it in the model card. */

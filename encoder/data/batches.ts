@@ -1,4 +1,6 @@
 /** Mini-batch iterator over a dataset: seeded shuffle, augmentation, normalization into float32 NHWC. */
+
+import { deriveSeed, mulberry32, shuffleInPlace } from '../random.js';
 import {
   type AugmentOptions,
   augmentInto,
@@ -8,7 +10,6 @@ import {
   normalizeInto,
   sampleAugmentParams,
 } from './augment.js';
-import { deriveSeed, mulberry32, shuffleInPlace } from './random.js';
 import type { ImageDataset } from './types.js';
 
 export interface Batch {

@@ -3,7 +3,9 @@ import type { TrainConfig } from '../../schemas/trainConfig.js';
 import { loadCifar10Jpeg, loadCifarBinary, loadIdx, loadImageFolder, loadListFiles } from './loaders.js';
 import type { ImageDataset } from './types.js';
 
-export function loadDatasetFromConfig(config: Pick<TrainConfig, 'dataset' | 'cacheDir' | 'onImageError'>): Promise<ImageDataset> {
+export function loadDatasetFromConfig(
+  config: Pick<TrainConfig, 'dataset' | 'cacheDir' | 'onImageError'>,
+): Promise<ImageDataset> {
   const { dataset } = config;
   const common = { cacheDir: config.cacheDir, onError: config.onImageError };
   switch (dataset.format) {

@@ -2,7 +2,7 @@
  * Retrieval protocols (DeepHash-pytorch conventions, see docs methods.md "Dataset protocols"), each with a
  * validation split carved from the training indices for model selection (never the query set).
  */
-import { deriveSeed, mulberry32, type Random, shuffleInPlace } from './random.js';
+import { deriveSeed, mulberry32, type Random, shuffleInPlace } from '../random.js';
 import type { ImageDataset, Split } from './types.js';
 
 export const PROTOCOLS = ['cifar10', 'cifar10-1', 'cifar10-2', 'nuswide_21', 'coco', 'imagenet100'] as const;

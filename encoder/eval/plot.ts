@@ -19,7 +19,7 @@ const HEIGHT = 380;
 const PAD = { left: 60, right: 20, top: 36, bottom: 50 };
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
-const escape = (s: string) => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeXml = (s: string) => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function lineChart(series: Series[], options: ChartOptions): string {
   const xs = series.flatMap((s) => s.x);
@@ -43,7 +43,7 @@ export function lineChart(series: Series[], options: ChartOptions): string {
       const colour = COLOURS[i % COLOURS.length];
       return (
         `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${points}"/>` +
-        `<text x="${WIDTH - PAD.right - 4}" y="${PAD.top + 16 + i * 16}" text-anchor="end" fill="${colour}">${escape(s.label)}</text>`
+        `<text x="${WIDTH - PAD.right - 4}" y="${PAD.top + 16 + i * 16}" text-anchor="end" fill="${colour}">${escapeXml(s.label)}</text>`
       );
     })
     .join('');
@@ -51,9 +51,9 @@ export function lineChart(series: Series[], options: ChartOptions): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="12">` +
     `<rect width="100%" height="100%" fill="white"/>${ticks}` +
     `<rect x="${PAD.left}" y="${PAD.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>` +
-    `<text x="${WIDTH / 2}" y="20" text-anchor="middle" font-size="14">${escape(options.title)}</text>` +
-    `<text x="${WIDTH / 2}" y="${HEIGHT - 12}" text-anchor="middle">${escape(options.xLabel)}</text>` +
-    `<text transform="translate(16 ${HEIGHT / 2}) rotate(-90)" text-anchor="middle">${escape(options.yLabel)}</text>` +
+    `<text x="${WIDTH / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(options.title)}</text>` +
+    `<text x="${WIDTH / 2}" y="${HEIGHT - 12}" text-anchor="middle">${escapeXml(options.xLabel)}</text>` +
+    `<text transform="translate(16 ${HEIGHT / 2}) rotate(-90)" text-anchor="middle">${escapeXml(options.yLabel)}</text>` +
     `${lines}</svg>\n`
   );
 }

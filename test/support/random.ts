@@ -1,14 +1,7 @@
-/** Deterministic PRNG (mulberry32) so generated tables are reproducible from a seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../encoder/random.js';
+
+/** Deterministic PRNG so generated test tables are reproducible from a seed. */
+export const rng = mulberry32;
 
 export function randomBytes(length: number, seed: number): Uint8Array {
   const next = rng(seed);

@@ -9,8 +9,8 @@ import {
   sampleAugmentParams,
 } from '../../../encoder/data/augment.js';
 import { batchCount, batches } from '../../../encoder/data/batches.js';
-import { mulberry32 } from '../../../encoder/data/random.js';
 import type { ImageDataset } from '../../../encoder/data/types.js';
+import { mulberry32 } from '../../../encoder/random.js';
 import { randomBytes } from '../../support/random.js';
 
 /** Normalization that maps a byte v to (v/255 - 0) / (1/255) = v, so outputs read as raw pixels. */

@@ -37,3 +37,13 @@ export function shuffleInPlace<T extends { length: number; [i: number]: number }
   }
   return array;
 }
+
+/** Fisher-Yates shuffle of 0..n-1, returning the first `take` entries (Python's random.sample). */
+export function sampleIndices(n: number, take: number, random: Random): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order.slice(0, take);
+}

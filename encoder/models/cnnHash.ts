@@ -1,0 +1,84 @@
+// The small CNN baseline: conv blocks (3x3 conv + BN + ReLU + 2x2 max-pool) at widths 32-64-128, global
+// average pool, an optional hidden dense layer, and the hash layer Dense(bits) + tanh.
+import * as tf from '@tensorflow/tfjs';
+import {
+  integerListOption,
+  numberOption,
+  type OutputActivation,
+  outputActivationOption,
+  seedSequence,
+} from './options.js';
+import type { HashModel, HashModelConfig } from './types.js';
+
+export interface CnnHashOptions {
+  /** One conv block per entry. */
+  widths: number[];
+  /** Units of a ReLU dense layer before the hash layer; 0 for none. */
+  hidden: number;
+  /** Dropout before the hash layer (training only); 0 for none. */
+  dropout: number;
+  outputActivation: OutputActivation;
+}
+
+export const CNN_HASH_DEFAULTS: Readonly<CnnHashOptions> = Object.freeze({
+  widths: [32, 64, 128],
+  hidden: 256,
+  dropout: 0,
+  outputActivation: 'tanh',
+});
+
+export function resolveCnnHashOptions(options: Record<string, unknown> | undefined): CnnHashOptions {
+  const d = CNN_HASH_DEFAULTS;
+  return {
+    widths: integerListOption(options, 'widths', d.widths),
+    hidden: numberOption(options, 'hidden', d.hidden, (v) => Number.isInteger(v) && v >= 0),
+    dropout: numberOption(options, 'dropout', d.dropout, (v) => v >= 0 && v < 1),
+    outputActivation: outputActivationOption(options),
+  };
+}
+
+type Symbolic = tf.SymbolicTensor;
+const apply = (layer: tf.layers.Layer, x: Symbolic) => layer.apply(x) as Symbolic;
+
+export function buildCnnHash(config: HashModelConfig): HashModel {
+  const o = resolveCnnHashOptions(config.options);
+  const nextSeed = seedSequence(config.seed);
+  const glorot = () => {
+    const seed = nextSeed();
+    return tf.initializers.glorotUniform(seed === undefined ? {} : { seed });
+  };
+  const input = tf.input({ shape: [config.inputSize, config.inputSize, config.channels], name: 'image' });
+  let x = input;
+  let side = config.inputSize;
+  o.widths.forEach((filters, i) => {
+    const block = `block${i + 1}`;
+    x = apply(
+      tf.layers.conv2d({
+        name: `${block}_conv`,
+        filters,
+        kernelSize: 3,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: glorot(),
+      }),
+      x,
+    );
+    x = apply(tf.layers.batchNormalization({ name: `${block}_bn` }), x);
+    x = apply(tf.layers.reLU({ name: `${block}_relu` }), x);
+    // Pool only while the grid is at least 2x2 so small inputs still build.
+    if (side >= 2) {
+      x = apply(tf.layers.maxPooling2d({ name: `${block}_pool`, poolSize: 2, strides: 2 }), x);
+      side = Math.floor(side / 2);
+    }
+  });
+  x = apply(tf.layers.globalAveragePooling2d({ name: 'pool' }), x);
+  if (o.hidden > 0) {
+    x = apply(tf.layers.dense({ name: 'hidden', units: o.hidden, activation: 'relu', kernelInitializer: glorot() }), x);
+  }
+  if (o.dropout > 0) x = apply(tf.layers.dropout({ name: 'dropout', rate: o.dropout, seed: nextSeed() }), x);
+  const output = apply(
+    tf.layers.dense({ name: 'hash', units: config.bits, activation: o.outputActivation, kernelInitializer: glorot() }),
+    x,
+  );
+  return { config, net: tf.model({ inputs: input, outputs: output, name: 'cnnHash' }) };
+}

@@ -1,0 +1,170 @@
+// A small hybrid conv + self-attention hash net in HybridHash's shape (ICMR 2024, seed 003): a conv stem
+// cuts the image into fine patches, attention stages lower the resolution and raise the width, an
+// interaction conv after each stage lets neighbouring patches exchange information, and a hash layer
+// (Dense(bits) + tanh) sits on the pooled tokens. The defaults are sized for 32 px from scratch on a CPU;
+// the published 224 px net (dims 128/256/512, heads 4/8/16, depths 2/2/15) is
+// `widths [128, 256, 512], heads [4, 8, 16], depths [2, 2, 15]` here, but its attention is global over
+// with `blockSize: 14` for NesT's block-local attention (global attention on 56 x 56 tokens is costly).
+import * as tf from '@tensorflow/tfjs';
+import { LearnedPositionEmbedding, MultiHeadSelfAttention } from './layers.js';
+import {
+  booleanOption,
+  integerListOption,
+  isPositiveInteger,
+  numberOption,
+  type OutputActivation,
+  outputActivationOption,
+  seedSequence,
+} from './options.js';
+import type { HashModel, HashModelConfig } from './types.js';
+
+export interface HybridHashOptions {
+  /** Width of the stride-1 stem conv. */
+  stemChannels: number;
+  /** Stride-2 convs in the stem: the patch size is 2^stemStrides (2 -> 4 px patches, HybridHash's). */
+  stemStrides: number;
+  /** Token width per stage; each stage after the first halves the grid with a stride-2 merging conv. */
+  widths: number[];
+  /** Transformer blocks per stage. */
+  depths: number[];
+  /** Attention heads per stage (widths[i] % heads[i] === 0). */
+  heads: number[];
+  /**
+   * Block-local attention: tokens attend within blockSize x blockSize blocks of the grid (NesT), in
+   * every stage whose grid is larger than that; 0 = global attention everywhere.
+   */
+  blockSize: number;
+  /** MLP hidden width = mlpRatio * width. */
+  mlpRatio: number;
+  /** Residual 3x3 conv on the token grid after each stage (HybridHash's interaction module). */
+  interaction: boolean;
+  /** Learned absolute position table on the first stage's tokens. */
+  positionEmbedding: boolean;
+  outputActivation: OutputActivation;
+}
+
+export const HYBRID_HASH_DEFAULTS: Readonly<HybridHashOptions> = Object.freeze({
+  stemChannels: 32,
+  stemStrides: 2,
+  widths: [64, 128],
+  depths: [2, 2],
+  heads: [2, 4],
+  blockSize: 0,
+  mlpRatio: 4,
+  interaction: true,
+  positionEmbedding: true,
+  outputActivation: 'tanh',
+});
+
+export function resolveHybridHashOptions(options: Record<string, unknown> | undefined): HybridHashOptions {
+  const d = HYBRID_HASH_DEFAULTS;
+  const resolved: HybridHashOptions = {
+    stemChannels: numberOption(options, 'stemChannels', d.stemChannels, isPositiveInteger),
+    stemStrides: numberOption(options, 'stemStrides', d.stemStrides, isPositiveInteger),
+    widths: integerListOption(options, 'widths', d.widths),
+    depths: integerListOption(options, 'depths', d.depths),
+    heads: integerListOption(options, 'heads', d.heads),
+    blockSize: numberOption(options, 'blockSize', d.blockSize, (v) => Number.isInteger(v) && v >= 0),
+    mlpRatio: numberOption(options, 'mlpRatio', d.mlpRatio, (v) => v > 0),
+    interaction: booleanOption(options, 'interaction', d.interaction),
+    positionEmbedding: booleanOption(options, 'positionEmbedding', d.positionEmbedding),
+    outputActivation: outputActivationOption(options),
+  };
+  const stages = resolved.widths.length;
+  if (resolved.depths.length !== stages || resolved.heads.length !== stages) {
+    throw new RangeError(`hybridHash: widths, depths and heads need one entry per stage (${stages})`);
+  }
+  resolved.widths.forEach((w, i) => {
+    if (w % resolved.heads[i] !== 0)
+      throw new RangeError(`hybridHash: stage ${i} width ${w} not divisible by heads ${resolved.heads[i]}`);
+  });
+  return resolved;
+}
+
+type Symbolic = tf.SymbolicTensor;
+const apply = (layer: tf.layers.Layer, x: Symbolic | Symbolic[]) => layer.apply(x) as Symbolic;
+
+export function buildHybridHash(config: HashModelConfig): HashModel {
+  const o = resolveHybridHashOptions(config.options);
+  const nextSeed = seedSequence(config.seed);
+  const glorot = () => {
+    const seed = nextSeed();
+    return tf.initializers.glorotUniform(seed === undefined ? {} : { seed });
+  };
+  const conv = (name: string, filters: number, strides: number, useBias = false) =>
+    tf.layers.conv2d({ name, filters, kernelSize: 3, strides, padding: 'same', useBias, kernelInitializer: glorot() });
+  const layerNorm = (name: string) => tf.layers.layerNormalization({ name, axis: -1, epsilon: 1e-6 });
+
+  const input = tf.input({ shape: [config.inputSize, config.inputSize, config.channels], name: 'image' });
+
+  // Stem: full-resolution 3x3 conv, then stride-2 convs down to 2^stemStrides-pixel patches.
+  let x = apply(conv('stem_conv0', o.stemChannels, 1), input);
+  x = apply(tf.layers.batchNormalization({ name: 'stem_bn0' }), x);
+  x = apply(tf.layers.reLU({ name: 'stem_relu0' }), x);
+  let side = config.inputSize;
+  for (let i = 1; i <= o.stemStrides; i++) {
+    x = apply(conv(`stem_conv${i}`, o.widths[0], 2), x);
+    side = Math.ceil(side / 2);
+    x = apply(tf.layers.batchNormalization({ name: `stem_bn${i}` }), x);
+    x = apply(tf.layers.reLU({ name: `stem_relu${i}` }), x);
+  }
+
+  for (let s = 0; s < o.widths.length; s++) {
+    const width = o.widths[s];
+    const stage = `stage${s + 1}`;
+    if (s > 0) {
+      // Patch merging: an overlapping 3x3 stride-2 conv halves the grid and raises the width.
+      x = apply(conv(`${stage}_merge`, width, 2, true), x);
+      side = Math.ceil(side / 2);
+      x = apply(layerNorm(`${stage}_merge_norm`), x);
+    }
+    const tokens = side * side;
+    const local = o.blockSize > 0 && side > o.blockSize;
+    if (local && side % o.blockSize !== 0) {
+      throw new RangeError(`hybridHash: stage ${s + 1} grid ${side} is not divisible into blocks of ${o.blockSize}`);
+    }
+    x = apply(tf.layers.reshape({ name: `${stage}_to_tokens`, targetShape: [tokens, width] }), x);
+    if (s === 0 && o.positionEmbedding) {
+      x = apply(new LearnedPositionEmbedding({ name: `${stage}_position`, tokens, dim: width, seed: nextSeed() }), x);
+    }
+    for (let b = 0; b < o.depths[s]; b++) {
+      const block = `${stage}_block${b + 1}`;
+      // Pre-norm transformer block: x + MHSA(LN(x)), then x + MLP(LN(x)).
+      let y = apply(layerNorm(`${block}_norm1`), x);
+      y = apply(
+        new MultiHeadSelfAttention({
+          name: `${block}_attention`,
+          dim: width,
+          heads: o.heads[s],
+          ...(local ? { blockSize: o.blockSize } : {}),
+          seed: nextSeed(),
+        }),
+        y,
+      );
+      x = apply(tf.layers.add({ name: `${block}_residual1` }), [x, y]);
+      y = apply(layerNorm(`${block}_norm2`), x);
+      const hidden = Math.round(width * o.mlpRatio);
+      y = apply(
+        tf.layers.dense({ name: `${block}_mlp1`, units: hidden, activation: 'gelu', kernelInitializer: glorot() }),
+        y,
+      );
+      y = apply(tf.layers.dense({ name: `${block}_mlp2`, units: width, kernelInitializer: glorot() }), y);
+      x = apply(tf.layers.add({ name: `${block}_residual2` }), [x, y]);
+    }
+    x = apply(tf.layers.reshape({ name: `${stage}_to_grid`, targetShape: [side, side, width] }), x);
+    if (o.interaction) {
+      // Interaction: tokens only met inside attention; a residual 3x3 conv mixes neighbouring patches.
+      const y = apply(conv(`${stage}_interaction`, width, 1, true), apply(layerNorm(`${stage}_interaction_norm`), x));
+      x = apply(tf.layers.add({ name: `${stage}_interaction_residual` }), [x, y]);
+    }
+  }
+
+  x = apply(layerNorm('head_norm'), x);
+  x = apply(tf.layers.globalAveragePooling2d({ name: 'head_pool' }), x);
+  const output = apply(
+    tf.layers.dense({ name: 'hash', units: config.bits, activation: o.outputActivation, kernelInitializer: glorot() }),
+    x,
+  );
+  const net = tf.model({ inputs: input, outputs: output, name: 'hybridHash' });
+  return { config, net };
+}

@@ -1,0 +1,193 @@
+// Custom tfjs layers for the attention hash nets. Each takes a plain config, round-trips through
+// getConfig()/registerClass (so saved models load), and is built from ops that have gradients on the
+// cpu and wasm backends (batched matMul, reshape, transpose, split, softmax; no einsum).
+import * as tf from '@tensorflow/tfjs';
+
+type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+type Kwargs = Record<string, unknown>;
+
+function singleInput(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  return Array.isArray(inputs) ? inputs[0] : inputs;
+}
+
+function singleShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+  return Array.isArray(inputShape[0]) ? (inputShape[0] as tf.Shape) : (inputShape as tf.Shape);
+}
+
+export interface MultiHeadSelfAttentionConfig extends LayerArgs {
+  /** Token width C (input and output). */
+  dim: number;
+  /** Heads; each attends with width dim / heads. */
+  heads: number;
+  /**
+   * Block-local attention (NesT / HybridHash): the T tokens form a square grid of side `grid`, cut into
+   * non-overlapping blockSize x blockSize blocks, and tokens attend only within their block. Omitted:
+   * global attention over all T tokens.
+   */
+  blockSize?: number;
+  /** Initializer seed, for reproducible models. */
+  seed?: number;
+}
+
+/**
+ * Multi-head self-attention over the token axis: [N, T, C] -> [N, T, C]. Fused QKV projection, scaled
+ * dot-product attention per head as a batched matMul over N * heads, output projection.
+ */
+export class MultiHeadSelfAttention extends tf.layers.Layer {
+  static className = 'MultiHeadSelfAttention';
+  readonly dim: number;
+  readonly heads: number;
+  readonly blockSize: number | undefined;
+  readonly seed: number | undefined;
+  private qkvKernel!: tf.LayerVariable;
+  private qkvBias!: tf.LayerVariable;
+  private projKernel!: tf.LayerVariable;
+  private projBias!: tf.LayerVariable;
+
+  constructor(config: MultiHeadSelfAttentionConfig) {
+    const { dim, heads, blockSize, seed, ...layerArgs } = config;
+    super(layerArgs);
+    if (!Number.isInteger(dim) || !Number.isInteger(heads) || heads < 1 || dim % heads !== 0) {
+      throw new RangeError(`MultiHeadSelfAttention: dim ${dim} must be a positive multiple of heads ${heads}`);
+    }
+    this.dim = dim;
+    this.heads = heads;
+    if (blockSize !== undefined && !(Number.isInteger(blockSize) && blockSize >= 1)) {
+      throw new RangeError(`MultiHeadSelfAttention: blockSize must be a positive integer, got ${blockSize}`);
+    }
+    this.blockSize = blockSize;
+    this.seed = seed;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = singleShape(inputShape);
+    if (shape.length !== 3 || shape[2] !== this.dim) {
+      throw new RangeError(`MultiHeadSelfAttention expects [N, T, ${this.dim}], got [${shape.join(', ')}]`);
+    }
+    if (this.blockSize !== undefined && shape[1] !== null) {
+      const grid = Math.round(Math.sqrt(shape[1]));
+      if (grid * grid !== shape[1] || grid % this.blockSize !== 0) {
+        throw new RangeError(
+          `MultiHeadSelfAttention: ${shape[1]} tokens are not a square grid divisible into ${this.blockSize}-blocks`,
+        );
+      }
+    }
+    const seed = this.seed;
+    const init = (offset: number) => tf.initializers.glorotUniform(seed === undefined ? {} : { seed: seed + offset });
+    this.qkvKernel = this.addWeight('qkv_kernel', [this.dim, 3 * this.dim], 'float32', init(0));
+    this.qkvBias = this.addWeight('qkv_bias', [3 * this.dim], 'float32', tf.initializers.zeros());
+    this.projKernel = this.addWeight('proj_kernel', [this.dim, this.dim], 'float32', init(1));
+    this.projBias = this.addWeight('proj_bias', [this.dim], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return singleShape(inputShape);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const input = singleInput(inputs);
+      const x = this.blockSize === undefined ? input : this.toBlocks(input);
+      const [n, t, c] = x.shape;
+      const h = this.heads;
+      const d = c / h;
+      const qkv = tf.add(tf.matMul(tf.reshape(x, [n * t, c]), this.qkvKernel.read()), this.qkvBias.read());
+      // [N*T, C] -> [N*h, T, d]: heads become extra batch entries of one batched matMul.
+      const toHeads = (m: tf.Tensor) =>
+        tf.reshape(tf.transpose(tf.reshape(m, [n, t, h, d]), [0, 2, 1, 3]), [n * h, t, d]);
+      const [q, k, v] = tf.split(qkv, 3, 1).map(toHeads) as tf.Tensor3D[];
+      const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d));
+      const attended = tf.matMul(tf.softmax(scores), v);
+      const merged = tf.reshape(tf.transpose(tf.reshape(attended, [n, h, t, d]), [0, 2, 1, 3]), [n * t, c]);
+      const out = tf.add(tf.matMul(merged, this.projKernel.read()), this.projBias.read());
+      const result = tf.reshape(out, [n, t, c]) as tf.Tensor3D;
+      return this.blockSize === undefined ? result : this.fromBlocks(result, input.shape[0]);
+    });
+  }
+
+  /**
+   * [N, G*G, C] -> [N * (G/b)^2, b*b, C], each row one block. Only 4-D transposes (the wasm backend's
+   * transpose handles them): merging b and C into one axis keeps the reshapes contiguous.
+   */
+  private toBlocks(x: tf.Tensor): tf.Tensor3D {
+    const [n, t, c] = x.shape;
+    const b = this.blockSize!;
+    const g = Math.round(Math.sqrt(t));
+    const rows = tf.reshape(x, [n * (g / b), b, g / b, b * c]); // [N*G/b, row in block, block col, (col in block, C)]
+    return tf.reshape(tf.transpose(rows, [0, 2, 1, 3]), [n * (g / b) * (g / b), b * b, c]);
+  }
+
+  /** Inverse of toBlocks. */
+  private fromBlocks(x: tf.Tensor3D, n: number): tf.Tensor3D {
+    const c = x.shape[2];
+    const b = this.blockSize!;
+    const g = Math.round(Math.sqrt((x.shape[0] / n) * b * b));
+    const blocks = tf.reshape(x, [n * (g / b), g / b, b, b * c]);
+    return tf.reshape(tf.transpose(blocks, [0, 2, 1, 3]), [n, g * g, c]);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = { ...super.getConfig(), dim: this.dim, heads: this.heads };
+    if (this.blockSize !== undefined) config.blockSize = this.blockSize;
+    if (this.seed !== undefined) config.seed = this.seed;
+    return config;
+  }
+}
+tf.serialization.registerClass(MultiHeadSelfAttention);
+
+export interface LearnedPositionEmbeddingConfig extends LayerArgs {
+  /** Number of tokens T. */
+  tokens: number;
+  /** Token width C. */
+  dim: number;
+  seed?: number;
+}
+
+/** Adds a learned [T, C] table to [N, T, C] tokens (ViT-style absolute positions). */
+export class LearnedPositionEmbedding extends tf.layers.Layer {
+  static className = 'LearnedPositionEmbedding';
+  readonly tokens: number;
+  readonly dim: number;
+  readonly seed: number | undefined;
+  private table!: tf.LayerVariable;
+
+  constructor(config: LearnedPositionEmbeddingConfig) {
+    const { tokens, dim, seed, ...layerArgs } = config;
+    super(layerArgs);
+    this.tokens = tokens;
+    this.dim = dim;
+    this.seed = seed;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = singleShape(inputShape);
+    if (shape.length !== 3 || shape[1] !== this.tokens || shape[2] !== this.dim) {
+      throw new RangeError(
+        `LearnedPositionEmbedding expects [N, ${this.tokens}, ${this.dim}], got [${shape.join(', ')}]`,
+      );
+    }
+    // Small init (ViT's 0.02) so positions start as a mild perturbation of the conv features.
+    const init = tf.initializers.truncatedNormal({
+      stddev: 0.02,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
+    });
+    this.table = this.addWeight('table', [this.tokens, this.dim], 'float32', init);
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return singleShape(inputShape);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => tf.add(singleInput(inputs), this.table.read()));
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = { ...super.getConfig(), tokens: this.tokens, dim: this.dim };
+    if (this.seed !== undefined) config.seed = this.seed;
+    return config;
+  }
+}
+tf.serialization.registerClass(LearnedPositionEmbedding);

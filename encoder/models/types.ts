@@ -1,0 +1,21 @@
+import type * as tf from '@tensorflow/tfjs';
+
+export interface HashModelConfig {
+  architecture: string;
+  bits: number;
+  inputSize: number;
+  channels: number;
+  numClasses: number;
+  /** architecture-specific options */
+  options?: Record<string, unknown>;
+  seed?: number;
+}
+
+export interface HashModel {
+  readonly config: HashModelConfig;
+  /**
+   * input [N, H, W, C] float32 normalized; output [N, bits] real-valued hash output (tanh-bounded where
+   * the method uses tanh; option `outputActivation: 'linear'` gives raw outputs, e.g. for DPN)
+   */
+  readonly net: tf.LayersModel;
+}

@@ -1,0 +1,254 @@
+// The one training loop. A method is a model (encoder/models) plus a loss (encoder/losses); this
+// loop is the same for all of them: augmented mini-batches, Adam with cosine decay, a checkpoint
+// every epoch, model selection on the validation split (never the query set), and a final
+// evaluation of the selected model on the protocol's query and database sets.
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { TrainConfig } from '../../schemas/trainConfig.js';
+import { loadKernelModule } from '../../wasm/nodeModule.js';
+import { computeNormalization, type Normalization } from '../data/augment.js';
+import { batches } from '../data/batches.js';
+import { loadDatasetFromConfig } from '../data/fromConfig.js';
+import { makeSplit } from '../data/protocols.js';
+import type { ImageDataset, Split } from '../data/types.js';
+import { selectBackend } from '../engine/backend.js';
+import { writeEvaluationReport } from '../eval/report.js';
+import { evaluateRetrieval, type RetrievalMetrics } from '../eval/retrieval.js';
+import { createLoss } from '../losses/index.js';
+import { createModel } from '../models/index.js';
+import type { HashModel } from '../models/types.js';
+import { loadCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
+import { encodeIndices } from './encode.js';
+import { Progress } from './progress.js';
+
+export interface TrainerState {
+  epoch: number;
+  step: number;
+  bestEpoch: number;
+  bestValidationMap: number;
+  history: Array<{ epoch: number; loss: number; imagesPerSecond: number; validationMap?: number; seconds: number }>;
+}
+
+export interface TrainResult {
+  backend: string;
+  state: TrainerState;
+  metrics: RetrievalMetrics;
+  outputDir: string;
+}
+
+export interface TrainOptions {
+  resume?: boolean;
+  log?: (line: string) => void;
+}
+
+const checkpointsDir = (config: TrainConfig) => path.join(config.outputDir, 'checkpoints');
+export const bestCheckpointDir = (config: TrainConfig) => path.join(config.outputDir, 'checkpoints', 'best');
+
+async function latestEpochCheckpoint(config: TrainConfig): Promise<string | undefined> {
+  const names = await readdir(checkpointsDir(config)).catch(() => [] as string[]);
+  const epochs = names.filter((n) => /^epoch-\d+$/.test(n)).sort();
+  return epochs.length ? path.join(checkpointsDir(config), epochs[epochs.length - 1]) : undefined;
+}
+
+/** Everything a run needs, built from its config. */
+export async function prepareRun(config: TrainConfig) {
+  const backend = await selectBackend(config.training.backend);
+  const dataset = await loadDatasetFromConfig(config);
+  const split = makeSplit(config.protocol, dataset, {
+    seed: config.training.seed,
+    validationPerClass: config.training.validationPerClass,
+  });
+  tf.util.assert(dataset.height === dataset.width, () => 'square images expected');
+  const model = createModel({
+    architecture: config.model.architecture,
+    bits: config.model.bits,
+    inputSize: dataset.height,
+    channels: dataset.channels,
+    numClasses: dataset.classNames.length,
+    options: config.model.options,
+    seed: config.training.seed,
+  });
+  // Input statistics of the training images; recorded with the model for export.
+  const normalization = computeNormalization(dataset, split.train);
+  return { backend, dataset, split, model, normalization };
+}
+
+async function mapOf(
+  model: HashModel,
+  dataset: ImageDataset,
+  queries: Int32Array,
+  database: Int32Array,
+  topK: number,
+  normalization: Normalization,
+  batchSize: number,
+): Promise<RetrievalMetrics> {
+  const kernel = await loadKernelModule();
+  const numClasses = dataset.classNames.length;
+  const pick = (indices: Int32Array) => {
+    const labels = new Uint8Array(indices.length * numClasses);
+    for (let r = 0; r < indices.length; r++) {
+      const i = indices[r];
+      labels.set(dataset.labels.subarray(i * numClasses, (i + 1) * numClasses), r * numClasses);
+    }
+    return labels;
+  };
+  const bits = model.config.bits;
+  return evaluateRetrieval(
+    { codes: encodeIndices(model, dataset, queries, normalization, batchSize), labels: pick(queries) },
+    { codes: encodeIndices(model, dataset, database, normalization, batchSize), labels: pick(database) },
+    { bits, numClasses, topK, kernel },
+  );
+}
+
+/** Validation: the held-out validation images ranked against the training pool. */
+export function validate(run: Awaited<ReturnType<typeof prepareRun>>, split: Split, batchSize: number) {
+  return mapOf(run.model, run.dataset, split.validation, split.train, split.topK, run.normalization, batchSize);
+}
+
+export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const run = await prepareRun(config);
+  const { dataset, split, model, normalization } = run;
+  const { training } = config;
+  log(`backend: ${run.backend.name} (${run.backend.reason})`);
+  log(
+    `dataset: ${dataset.name} ${dataset.size} images; protocol ${config.protocol}: train ${split.train.length}, ` +
+      `validation ${split.validation.length}, query ${split.query.length}, database ${split.database.length}`,
+  );
+  log(
+    `model: ${config.model.architecture} ${model.net.countParams()} parameters, ${config.model.bits} bits; loss ${config.loss.name}`,
+  );
+  const loss = createLoss(config.loss.name, {
+    bits: config.model.bits,
+    numClasses: dataset.classNames.length,
+    seed: training.seed,
+    options: config.loss.options,
+  });
+  const optimizer = tf.train.adam(training.learningRate);
+  let state: TrainerState = { epoch: 0, step: 0, bestEpoch: 0, bestValidationMap: -1, history: [] };
+
+  const resumeFrom = options.resume ? await latestEpochCheckpoint(config) : undefined;
+  if (options.resume && !resumeFrom) log('resume: no checkpoint yet, starting from scratch');
+  if (resumeFrom) {
+    const checkpoint = await loadCheckpoint<TrainerState>(resumeFrom);
+    restoreWeights(model.net, checkpoint.weights, resumeFrom);
+    await optimizer.setWeights(checkpoint.optimizer);
+    state = checkpoint.state;
+    log(`resumed from ${resumeFrom} (epoch ${state.epoch})`);
+  }
+
+  // dropLast keeps batch statistics stable; a batch never exceeds the training set.
+  const batchSize = Math.max(1, Math.min(training.batchSize, split.train.length));
+  const stepsPerEpoch = Math.floor(split.train.length / batchSize);
+  const totalSteps = Math.min(training.epochs * stepsPerEpoch, training.maxSteps ?? Number.POSITIVE_INFINITY);
+  const [h, w, c] = [dataset.height, dataset.width, dataset.channels];
+  const numClasses = dataset.classNames.length;
+  await mkdir(checkpointsDir(config), { recursive: true });
+
+  while (state.epoch < training.epochs && state.step < totalSteps) {
+    const epoch = state.epoch + 1;
+    const started = performance.now();
+    const progress = new Progress(`epoch ${epoch}/${training.epochs}`, stepsPerEpoch * batchSize);
+    let seen = 0;
+    let lossSum = 0;
+    let lossCount = 0;
+    for (const batch of batches(dataset, split.train, batchSize, {
+      shuffle: true,
+      augment: training.augment,
+      seed: training.seed,
+      epoch,
+      normalization,
+      dropLast: true,
+    })) {
+      if (state.step >= totalSteps) break;
+      const progressFraction = state.step / Math.max(totalSteps - 1, 1);
+      const floor = training.finalLearningRateFraction;
+      const scale = floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * progressFraction));
+      (optimizer as unknown as { learningRate: number }).learningRate = training.learningRate * scale;
+      const value = tf.tidy(() => {
+        const x = tf.tensor4d(batch.x, [batch.size, h, w, c]);
+        const y = tf.tensor2d(batch.labels, [batch.size, numClasses]);
+        const cost = optimizer.minimize(
+          () => loss.compute(model.net.apply(x, { training: true }) as tf.Tensor2D, y, batch.indices),
+          true,
+        );
+        return cost!;
+      });
+      lossSum += (await value.data())[0];
+      value.dispose();
+      lossCount++;
+      state.step++;
+      seen += batch.size;
+      progress.update(seen, `loss ${(lossSum / lossCount).toFixed(4)}`);
+    }
+    loss.onEpochEnd?.(epoch);
+    const imagesPerSecond = progress.imagesPerSecond;
+    state.epoch = epoch;
+    const entry: TrainerState['history'][number] = {
+      epoch,
+      loss: lossSum / Math.max(lossCount, 1),
+      imagesPerSecond,
+      seconds: (performance.now() - started) / 1000,
+    };
+    const last = epoch === training.epochs || state.step >= totalSteps;
+    if (epoch % training.validateEvery === 0 || last) {
+      const validation = await validate(run, split, training.batchSize);
+      entry.validationMap = validation.map;
+      if (validation.map > state.bestValidationMap) {
+        state.bestValidationMap = validation.map;
+        state.bestEpoch = epoch;
+        state.history.push(entry);
+        await saveCheckpoint(bestCheckpointDir(config), model.net, optimizer, state);
+        state.history.pop();
+      }
+    }
+    state.history.push(entry);
+    await saveCheckpoint(
+      path.join(checkpointsDir(config), `epoch-${String(epoch).padStart(4, '0')}`),
+      model.net,
+      optimizer,
+      state,
+    );
+    log(
+      `epoch ${epoch}: loss ${entry.loss.toFixed(4)}, ${imagesPerSecond.toFixed(0)} img/s, ` +
+        `${entry.seconds.toFixed(0)} s${entry.validationMap === undefined ? '' : `, validation mAP ${entry.validationMap.toFixed(4)}`}`,
+    );
+  }
+
+  const best = await loadCheckpoint<TrainerState>(bestCheckpointDir(config));
+  restoreWeights(model.net, best.weights, bestCheckpointDir(config));
+  tf.dispose([...best.weights, ...best.optimizer.map((t) => t.tensor)]);
+  log(`evaluating the best validation epoch (${state.bestEpoch}) on the ${config.protocol} query set`);
+  const metrics = await evaluate(run, config);
+  await writeEvaluationReport(
+    path.join(config.outputDir, 'eval'),
+    `${config.model.architecture} + ${config.loss.name}`,
+    metrics,
+    {
+      protocol: config.protocol,
+      model: config.model,
+      loss: config.loss,
+      selectedEpoch: state.bestEpoch,
+      validationMap: state.bestValidationMap,
+      backend: run.backend.name,
+      training: state.history,
+    },
+  );
+  await writeFile(path.join(config.outputDir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  return { backend: run.backend.name, state, metrics, outputDir: config.outputDir };
+}
+
+/** The protocol's evaluation: query set against database set. */
+export function evaluate(run: Awaited<ReturnType<typeof prepareRun>>, config: TrainConfig): Promise<RetrievalMetrics> {
+  const { split } = run;
+  return mapOf(
+    run.model,
+    run.dataset,
+    split.query,
+    split.database,
+    split.topK,
+    run.normalization,
+    config.training.batchSize,
+  );
+}

@@ -1,0 +1,106 @@
+// Custom layers: numerical gradient checks, shapes, attention semantics, and config round trips.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LearnedPositionEmbedding, MultiHeadSelfAttention } from '../../../encoder/models/layers.js';
+import { checkLayerGradients } from './gradientCheck.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('MultiHeadSelfAttention', () => {
+  it('passes a numerical gradient check for the input and all weights', () => {
+    const layer = new MultiHeadSelfAttention({ dim: 4, heads: 2, seed: 3 });
+    const x = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 7);
+    const { relativeError } = checkLayerGradients(layer, x);
+    expect(Object.keys(relativeError)).toHaveLength(5); // input + qkv kernel/bias + proj kernel/bias
+    for (const [name, error] of Object.entries(relativeError)) expect(error, name).toBeLessThan(1e-2);
+  });
+
+  it('maps [N, T, C] to [N, T, C] and mixes information across tokens only within a sample', () => {
+    const layer = new MultiHeadSelfAttention({ dim: 8, heads: 4, seed: 1 });
+    const x = tf.randomNormal([3, 5, 8], 0, 1, 'float32', 2);
+    const y = layer.apply(x) as tf.Tensor;
+    expect(y.shape).toEqual([3, 5, 8]);
+    expect(layer.computeOutputShape([null, 5, 8])).toEqual([null, 5, 8]);
+    // Changing token 0 of sample 0 moves every token of sample 0 and leaves samples 1 and 2 alone.
+    const bump = tf.tensor3d(
+      Array.from({ length: 3 * 5 * 8 }, (_, i) => (i < 8 ? 1 : 0)),
+      [3, 5, 8],
+    );
+    const y2 = layer.apply(tf.add(x, bump)) as tf.Tensor;
+    const change = tf.sum(tf.abs(tf.sub(y2, y)), 2).arraySync() as number[][];
+    expect(change[0].every((v) => v > 1e-4)).toBe(true);
+    expect(change[1].concat(change[2]).every((v) => v === 0)).toBe(true);
+  });
+
+  it('is permutation-equivariant over tokens (no position information of its own)', () => {
+    const layer = new MultiHeadSelfAttention({ dim: 4, heads: 1, seed: 5 });
+    const x = tf.randomNormal([1, 4, 4], 0, 1, 'float32', 9);
+    const order = tf.tensor1d([2, 0, 3, 1], 'int32');
+    const permutedThenAttended = layer.apply(tf.gather(x, order, 1)) as tf.Tensor;
+    const attendedThenPermuted = tf.gather(layer.apply(x) as tf.Tensor, order, 1);
+    expect(tf.max(tf.abs(tf.sub(permutedThenAttended, attendedThenPermuted))).dataSync()[0]).toBeLessThan(1e-5);
+  });
+
+  it('block-local: passes a numerical gradient check on a 4 x 4 grid of 2 x 2 blocks', () => {
+    const layer = new MultiHeadSelfAttention({ dim: 2, heads: 1, blockSize: 2, seed: 6 });
+    const x = tf.randomNormal([2, 16, 2], 0, 1, 'float32', 8);
+    const { relativeError } = checkLayerGradients(layer, x);
+    for (const [name, error] of Object.entries(relativeError)) expect(error, name).toBeLessThan(1e-2);
+  });
+
+  it('block-local: equals global attention applied to each block on its own', () => {
+    const blocked = new MultiHeadSelfAttention({ dim: 4, heads: 2, blockSize: 2, seed: 3 });
+    const global = new MultiHeadSelfAttention({ dim: 4, heads: 2, seed: 99 });
+    const grid = tf.randomNormal([2, 4, 4, 4], 0, 1, 'float32', 4); // [N, rows, cols, C]
+    const y = blocked.apply(tf.reshape(grid, [2, 16, 4])) as tf.Tensor;
+    global.apply(tf.zeros([1, 4, 4])); // build, then share the weights
+    global.setWeights(blocked.getWeights());
+    const yGrid = tf.reshape(y, [2, 4, 4, 4]);
+    for (const [r, c] of [
+      [0, 0],
+      [0, 2],
+      [2, 0],
+      [2, 2],
+    ]) {
+      const block = tf.reshape(tf.slice(grid, [0, r, c, 0], [2, 2, 2, 4]), [2, 4, 4]);
+      const expected = global.apply(block) as tf.Tensor;
+      const actual = tf.reshape(tf.slice(yGrid, [0, r, c, 0], [2, 2, 2, 4]), [2, 4, 4]);
+      expect(tf.max(tf.abs(tf.sub(actual, expected))).dataSync()[0]).toBeLessThan(1e-5);
+    }
+    expect(() => new MultiHeadSelfAttention({ dim: 4, heads: 1, blockSize: 3 }).apply(tf.zeros([1, 16, 4]))).toThrow(
+      RangeError,
+    );
+  });
+
+  it('round-trips its config and rejects a width not divisible by the heads', () => {
+    const layer = new MultiHeadSelfAttention({ name: 'attn', dim: 8, heads: 2, seed: 4 });
+    const config = layer.getConfig();
+    expect(config).toMatchObject({ name: 'attn', dim: 8, heads: 2, seed: 4 });
+    const copy = MultiHeadSelfAttention.fromConfig(MultiHeadSelfAttention, config) as MultiHeadSelfAttention;
+    expect([copy.name, copy.dim, copy.heads, copy.seed]).toEqual(['attn', 8, 2, 4]);
+    expect(tf.serialization.SerializationMap.getMap().classNameMap.MultiHeadSelfAttention).toBeDefined();
+    expect(() => new MultiHeadSelfAttention({ dim: 6, heads: 4 })).toThrow(RangeError);
+  });
+});
+
+describe('LearnedPositionEmbedding', () => {
+  it('passes a numerical gradient check for the input and the table', () => {
+    const layer = new LearnedPositionEmbedding({ tokens: 3, dim: 2, seed: 2 });
+    const x = tf.randomNormal([2, 3, 2], 0, 1, 'float32', 3);
+    const { relativeError } = checkLayerGradients(layer, x);
+    expect(Object.keys(relativeError)).toHaveLength(2);
+    for (const [name, error] of Object.entries(relativeError)) expect(error, name).toBeLessThan(1e-2);
+  });
+
+  it('adds the same table to every sample and checks the token count', () => {
+    const layer = new LearnedPositionEmbedding({ tokens: 3, dim: 2, seed: 2 });
+    const y = layer.apply(tf.zeros([2, 3, 2])) as tf.Tensor;
+    const [a, b] = tf.unstack(y);
+    expect(a.arraySync()).toEqual(b.arraySync());
+    expect(tf.sum(tf.abs(a)).dataSync()[0]).toBeGreaterThan(0);
+    expect(() => new LearnedPositionEmbedding({ tokens: 4, dim: 2 }).apply(tf.zeros([1, 3, 2]))).toThrow(RangeError);
+    expect(layer.getConfig()).toMatchObject({ tokens: 3, dim: 2, seed: 2 });
+  });
+});
