@@ -1,0 +1,75 @@
+// npm run bench:train: the same model (cnnHash, 64 bits) and loss (CSQ) trained for the same
+// number of steps, batch 128, 32x32x3 random inputs (the data pipeline is excluded on both
+// sides), in tfjs on our engine and in PyTorch CPU (Debian python3-torch) in one run.
+import { execFile } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../encoder/engine/backend.js';
+import { createLoss } from '../../encoder/losses/index.js';
+import { createModel } from '../../encoder/models/index.js';
+import { repoRoot } from '../support/workerd.js';
+
+const { values: args } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '20' },
+    batch: { type: 'string', default: '128' },
+    bits: { type: 'string', default: '64' },
+    backend: { type: 'string', default: 'auto' },
+  },
+});
+const steps = Number(args.steps);
+const batch = Number(args.batch);
+const bits = Number(args.bits);
+const cores = availableParallelism();
+const python = process.env.EDGEHASH_PYTHON ?? '/usr/bin/python3';
+
+const backend = await selectBackend(args.backend as Parameters<typeof selectBackend>[0]);
+const model = createModel({ architecture: 'cnnHash', bits, inputSize: 32, channels: 3, numClasses: 10, seed: 0 });
+const loss = createLoss('csq', { bits, numClasses: 10, seed: 0 });
+const optimizer = tf.train.adam(1e-3);
+const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1);
+const labels = tf.oneHot(tf.randomUniformInt([batch], 0, 10, { seed: 2 }), 10).toFloat() as tf.Tensor2D;
+const indices = Int32Array.from({ length: batch }, (_, i) => i);
+const step = async () => {
+  const cost = optimizer.minimize(
+    () => loss.compute(model.net.apply(x, { training: true }) as tf.Tensor2D, labels, indices),
+    true,
+  )!;
+  await cost.data();
+  cost.dispose();
+};
+for (let i = 0; i < 2; i++) await step();
+const t0 = performance.now();
+for (let i = 0; i < steps; i++) await step();
+const oursImgPerS = (steps * batch) / ((performance.now() - t0) / 1000);
+
+let torch: { img_per_s: number; params: number; torch: string } | null = null;
+let message: string | undefined;
+try {
+  const script = path.join(repoRoot, 'bench/train/torch_cnn_hash.py');
+  const { stdout } = await promisify(execFile)(python, [script, `${bits}`, `${steps}`, `${batch}`, `${cores}`]);
+  torch = JSON.parse(stdout);
+} catch (error) {
+  message = `PyTorch not run (${python} with torch; Debian package python3-torch): ${(error as Error).message.split('\n')[0]}`;
+}
+console.log(
+  JSON.stringify({
+    bench: 'train',
+    model: 'cnnHash',
+    bits,
+    batch,
+    steps,
+    backend: backend.name,
+    params: model.net.countParams(),
+    ours_img_per_s: +oursImgPerS.toFixed(1),
+    ours_threads: 1,
+    torch_img_per_s: torch ? +torch.img_per_s.toFixed(1) : null,
+    torch_params: torch?.params ?? null,
+    torch_threads: cores,
+    ratio_vs_torch: torch ? +(oursImgPerS / torch.img_per_s).toFixed(3) : null,
+    cores,
+    ...(message ? { torch_message: message } : {}),
+  }),
+);
