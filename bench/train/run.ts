@@ -30,7 +30,7 @@ const model = createModel({ architecture: 'cnnHash', bits, inputSize: 32, channe
 const loss = createLoss('csq', { bits, numClasses: 10, seed: 0 });
 const optimizer = tf.train.adam(1e-3);
 const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1);
-const labels = tf.oneHot(tf.randomUniformInt([batch], 0, 10, { seed: 2 }), 10).toFloat() as tf.Tensor2D;
+const labels = tf.oneHot(tf.randomUniformInt([batch], 0, 10, 2), 10).toFloat() as tf.Tensor2D;
 const indices = Int32Array.from({ length: batch }, (_, i) => i);
 const step = async () => {
   const cost = optimizer.minimize(
