@@ -3,17 +3,10 @@
 // quantization term pushing |u| to 1.
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../random.js';
-import {
-  bernoulliVector,
-  drawCentres,
-  hadamardCentres,
-  isPowerOfTwo,
-  labelsToTargets,
-  type SignMatrix,
-  toTensor,
-} from './centres.js';
+import { bernoulliVector, drawCentres, hadamardCentres, isPowerOfTwo, type SignMatrix } from './centres.js';
 import { numberOption, signRowsOption } from './options.js';
-import type { HashLoss, LossContext } from './types.js';
+import { SignTargetLoss } from './signTargetLoss.js';
+import type { LossContext } from './types.js';
 
 /** Keeps log() finite where tanh saturates to exactly +-1 in float32 (Keras' BCE epsilon). */
 const BCE_EPSILON = 1e-7;
@@ -35,29 +28,19 @@ export function csqCentres(numClasses: number, bits: number, seed: number): Sign
  * Options: `lambda` (quantization weight, default 1e-4), `centres` (explicit numClasses x bits +-1 rows),
  * `fill` (explicit +-1 vector for multi-label ties).
  */
-export class CsqLoss implements HashLoss {
+export class CsqLoss extends SignTargetLoss {
   readonly name = 'csq';
   readonly lambda: number;
-  readonly centres: SignMatrix;
-  /** Bits of a multi-label centre whose label sum is zero come from this fixed random vector. */
-  readonly fill: Float32Array;
-  private readonly centresTensor: tf.Tensor2D;
-  private readonly fillTensor: tf.Tensor1D;
 
   constructor(ctx: LossContext) {
     const { bits, numClasses, seed, options } = ctx;
-    this.lambda = numberOption(options, 'lambda', 1e-4, (v) => v >= 0);
     const explicit = signRowsOption(options, 'centres', numClasses, bits);
-    this.centres = explicit ? { rows: numClasses, bits, values: explicit } : csqCentres(numClasses, bits, seed);
-    // A separate stream from the centres' so changing the centre rule does not move the fill.
-    this.fill = signRowsOption(options, 'fill', 1, bits) ?? bernoulliVector(bits, mulberry32(seed ^ 0x5eed));
-    this.centresTensor = toTensor(this.centres);
-    this.fillTensor = tf.tensor1d(this.fill, 'float32');
+    super(explicit ? { rows: numClasses, bits, values: explicit } : csqCentres(numClasses, bits, seed), ctx);
+    this.lambda = numberOption(options, 'lambda', 1e-4, (v) => v >= 0);
   }
 
-  /** The +-1 centre of each row of `labels`. */
-  targets(labels: tf.Tensor2D): tf.Tensor2D {
-    return labelsToTargets(labels, this.centresTensor, this.fillTensor);
+  get centres(): SignMatrix {
+    return this.table;
   }
 
   compute(u: tf.Tensor2D, labels: tf.Tensor2D, _indices?: Int32Array): tf.Scalar {
@@ -68,10 +51,5 @@ export class CsqLoss implements HashLoss {
       const quantization = tf.mean(tf.square(tf.sub(tf.abs(u), 1)));
       return tf.add(bce, tf.mul(quantization, this.lambda)) as tf.Scalar;
     });
-  }
-
-  dispose(): void {
-    this.centresTensor.dispose();
-    this.fillTensor.dispose();
   }
 }

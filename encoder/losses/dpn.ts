@@ -3,9 +3,10 @@
 // target's side by a hinge, mean_{i,k} max(0, m - u_ik * t_ik).
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../random.js';
-import { balancedVector, bernoulliVector, drawCentres, labelsToTargets, type SignMatrix, toTensor } from './centres.js';
+import { balancedVector, drawCentres, type SignMatrix } from './centres.js';
 import { choiceOption, numberOption, signRowsOption } from './options.js';
-import type { HashLoss, LossContext } from './types.js';
+import { SignTargetLoss } from './signTargetLoss.js';
+import type { LossContext } from './types.js';
 
 export type DpnTargetRule = 'random' | 'minDistance';
 
@@ -35,39 +36,33 @@ export function dpnTargets(numClasses: number, bits: number, seed: number, rule:
  * 0.1 for 'minDistance' as in methods.md), `targets` (explicit numClasses x bits +-1 rows), `fill`.
  * u is the raw network output (DPN uses no tanh).
  */
-export class DpnLoss implements HashLoss {
+export class DpnLoss extends SignTargetLoss {
   readonly name = 'dpn';
   readonly margin: number;
   readonly regularization: number;
   readonly targetRule: DpnTargetRule;
-  readonly targetVectors: SignMatrix;
-  readonly fill: Float32Array;
-  private readonly targetsTensor: tf.Tensor2D;
-  private readonly fillTensor: tf.Tensor1D;
 
   constructor(ctx: LossContext) {
     const { bits, numClasses, seed, options } = ctx;
-    this.margin = numberOption(options, 'margin', 1, (v) => v > 0);
     const p = numberOption(options, 'p', 0.5, (v) => v >= 0 && v <= 1);
-    this.targetRule = choiceOption(options, 'targetRule', ['random', 'minDistance'] as const, 'random');
+    const targetRule = choiceOption(options, 'targetRule', ['random', 'minDistance'] as const, 'random');
+    const explicit = signRowsOption(options, 'targets', numClasses, bits);
+    super(
+      explicit ? { rows: numClasses, bits, values: explicit } : dpnTargets(numClasses, bits, seed, targetRule, p),
+      ctx,
+    );
+    this.targetRule = targetRule;
+    this.margin = numberOption(options, 'margin', 1, (v) => v > 0);
     this.regularization = numberOption(
       options,
       'regularization',
       this.targetRule === 'minDistance' ? 0.1 : 0,
       (v) => v >= 0,
     );
-    const explicit = signRowsOption(options, 'targets', numClasses, bits);
-    this.targetVectors = explicit
-      ? { rows: numClasses, bits, values: explicit }
-      : dpnTargets(numClasses, bits, seed, this.targetRule, p);
-    this.fill = signRowsOption(options, 'fill', 1, bits) ?? bernoulliVector(bits, mulberry32(seed ^ 0x5eed));
-    this.targetsTensor = toTensor(this.targetVectors);
-    this.fillTensor = tf.tensor1d(this.fill, 'float32');
   }
 
-  /** t = 2*[y.T > 0] - 1 with zero bits from the fill vector; one-hot rows give the class target. */
-  targets(labels: tf.Tensor2D): tf.Tensor2D {
-    return labelsToTargets(labels, this.targetsTensor, this.fillTensor);
+  get targetVectors(): SignMatrix {
+    return this.table;
   }
 
   compute(u: tf.Tensor2D, labels: tf.Tensor2D, _indices?: Int32Array): tf.Scalar {
@@ -76,10 +71,5 @@ export class DpnLoss implements HashLoss {
       if (this.regularization === 0) return polarization as tf.Scalar;
       return tf.add(polarization, tf.mul(tf.mean(tf.square(u)), this.regularization)) as tf.Scalar;
     });
-  }
-
-  dispose(): void {
-    this.targetsTensor.dispose();
-    this.fillTensor.dispose();
   }
 }
