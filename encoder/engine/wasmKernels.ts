@@ -3,12 +3,17 @@
  *
  * Stock wasm can run a conv net forward but not train it: `Conv2DBackpropFilter`,
  * `DepthwiseConv2dNativeBackpropFilter/Input`, `UnsortedSegmentSum` (gradient of gather) and `Einsum`
- * are not registered. Each kernel here is composed from existing wasm kernels (XNNPack convolutions,
- * transposes, reshapes), called directly as kernel functions so nothing goes through the engine or
- * the gradient tape; every intermediate is released before the kernel returns.
+ * are not registered. Each kernel here is composed from existing wasm kernels (XNNPack convolutions
+ * and matmuls, reshapes) and plain JS loops over the wasm heap, called directly as kernel functions
+ * so nothing goes through the engine or the gradient tape; every intermediate is released before
+ * the kernel returns.
  *
- * `Conv2DBackpropInput` exists in stock wasm but is a naive loop; it is replaced by a forward
- * convolution of the (stride-dilated) output gradient with the flipped filter, which is faster.
+ * `Conv2DBackpropFilter` is an im2col (built in JS) times dy as untransposed XNNPack matmuls.
+ * Replaced stock kernels (see WASM_TRAINING_KERNELS for why): `Conv2DBackpropInput` (naive loop ->
+ * forward convolution of the stride-dilated output gradient with the flipped filter), `MaxPoolGrad`,
+ * `Tile`, `Sum`/`Mean` over leading axes, `Identity` and same-dtype `Cast` (share instead of copy).
+ * On wasm the gradient of `Mean` is also replaced (see installMeanGradient). Measure with
+ * `bench/engine/throughput.ts --profile` (per-kernel times) and `bench/engine/kernels.ts` (ours vs stock).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -34,6 +39,13 @@ class KernelScope {
       throw new Error(`wasmKernels: kernel '${kernelName}' is not registered for backend '${BACKEND}'`);
     }
     const out = config.kernelFunc({ inputs, backend: this.backend, attrs }) as TensorInfo;
+    this.temps.push(out);
+    return out;
+  }
+
+  /** A new (uninitialised) output buffer, released with the other intermediates. */
+  make(shape: number[], dtype: tf.DataType = 'float32'): TensorInfo {
+    const out = this.backend.makeOutput(shape, dtype) as TensorInfo;
     this.temps.push(out);
     return out;
   }
@@ -82,6 +94,14 @@ class KernelScope {
       }
     }
     return { x: crop ? this.slice(x, begin, size) : x, pads: rest };
+  }
+
+  /** Releases one intermediate early (it must not be used afterwards). */
+  release(t: TensorInfo): void {
+    const i = this.temps.indexOf(t);
+    if (i < 0) return;
+    this.temps.splice(i, 1);
+    this.backend.disposeData(t.dataId);
   }
 
   /** Releases every intermediate except `keep` (the kernel's output). */
@@ -133,8 +153,8 @@ function zeroInsert(s: KernelScope, x: TensorInfo, sh: number, sw: number): Tens
 // ---------------------------------------------------------------------------------------------
 // Conv2DBackpropFilter
 // dW[a,b,ci,co] = sum_{n,i,j} x[n, i*sh + a - pt, j*sw + b - pl, ci] * dy[n,i,j,co]
-// = forward conv of x^T ([Ci,H,W,N], N as channels) with dy^T ([Ho,Wo,N,Co]) as filter,
-//   dilation = stride, explicit padding = forward padding; result [Ci,kh',kw',Co] cropped to kh,kw.
+// = im2col^T x dy: one large untransposed matmul (default), or, for very large inputs, a forward
+//   conv of the transposed tensors (see backpropFilterViaConv).
 // ---------------------------------------------------------------------------------------------
 function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
   const backend = args.backend as BackendWasm;
@@ -163,30 +183,198 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
       false,
       'channelsLast',
     );
-    const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inChannels, outChannels } = info;
-    const [, ho, wo] = dys.shape;
-    const { top, bottom, left, right } = info.padInfo;
-    // Only the part of the padded input the forward conv touched matters: rows up to (ho-1)*sh + kh.
-    const hp = xs.shape[1] + top + bottom;
-    const wp = xs.shape[2] + left + right;
-    const needH = (ho - 1) * sh + kh;
-    const needW = (wo - 1) * sw + kw;
-    const cropped = s.cropNegative(s.transpose(xs, [3, 1, 2, 0]), [
-      [0, 0],
-      [top, bottom - Math.max(0, hp - needH)],
-      [left, right - Math.max(0, wp - needW)],
-      [0, 0],
-    ]);
-    const dyT = s.transpose(dys, [1, 2, 0, 3]);
-    const r = s.run('Conv2D', { x: cropped.x, filter: dyT }, {
-      strides: [1, 1],
-      pad: cropped.pads,
-      dataFormat: 'NHWC',
-      dilations: [sh, sw],
-    } as Attrs);
-    const rc = s.slice(r, [0, 0, 0, 0], [inChannels, kh, kw, outChannels]);
-    return s.transpose(rc, [1, 2, 0, 3]);
+    const [n, ho, wo] = dys.shape;
+    const rows = info.filterHeight * info.filterWidth * info.inChannels;
+    if (rows * n * ho * wo <= wasmKernelLimits.im2colMaxElements) return backpropFilterIm2col(s, xs, dys, info);
+    return backpropFilterViaConv(s, xs, dys, info);
   });
+}
+
+/**
+ * Tunables, mutable for tests and benchmarks. im2colMaxElements: largest im2col buffer (floats) the
+ * conv filter gradient builds; above it the (slower, buffer-free) conv formulation is used.
+ * filterGradChunk: the filter gradient reduces over whole images in chunks of about this many
+ * dy elements (at least one image per chunk).
+ */
+export const wasmKernelLimits = { im2colMaxElements: 1 << 25, filterGradChunk: 1 << 19 };
+
+/**
+ * Transposes a row-major [rows, cols] block of `src` (from element `srcOff`) into `dst` as [cols, rows]
+ * (from `dstOff`), in tiles so that both sides stay in cache.
+ */
+export function transpose2D(
+  src: Float32Array | Int32Array,
+  srcOff: number,
+  rows: number,
+  cols: number,
+  dst: Float32Array | Int32Array,
+  dstOff: number,
+): void {
+  const T = 32;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(rows, r0 + T);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(cols, c0 + T);
+      for (let c = c0; c < c1; c++) {
+        let si = srcOff + r0 * cols + c;
+        let di = dstOff + c * rows + r0;
+        for (let r = r0; r < r1; r++, si += cols, di++) dst[di] = src[si];
+      }
+    }
+  }
+}
+
+/**
+ * dW ([kh*kw*Ci, Co]) = colsT ([kh*kw*Ci, N*Ho*Wo]) x dy ([N*Ho*Wo, Co]) as untransposed matmuls
+ * (XNNPack fully connected, the fast case). colsT row (a, b, ci) holds x[n, i*sh + a - pt,
+ * j*sw + b - pl, ci] for all (n, i, j), 0 in the padding; it is built from a channel-major copy of x
+ * ([Ci, N*H*W]), so every row is a shifted copy of one channel plane (memmoves for stride 1 'same').
+ * The reduction runs over chunks of whole images: XNNPack repacks the `dy` operand on every call
+ * (slow when it is large) and small chunks stay in cache between building and multiplying.
+ */
+function backpropFilterIm2col(s: KernelScope, xs: TensorInfo, dys: TensorInfo, info: tf.backend_util.Conv2DInfo) {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inChannels: ci } = info;
+  const { outChannels: co } = info;
+  const [n, h, w] = xs.shape;
+  const [, ho, wo] = dys.shape;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const rows = kh * kw * ci;
+  const hw = h * w;
+  const plane = n * hw;
+  const outPix = ho * wo;
+  const samePlane = sh === 1 && sw === 1 && ho === h && wo === w;
+  const xT = s.make([ci, plane]);
+  transpose2D(
+    s.backend.typedArrayFromHeap(xs) as Float32Array,
+    0,
+    plane,
+    ci,
+    s.backend.typedArrayFromHeap(xT) as Float32Array,
+    0,
+  );
+  const imagesPerChunk = Math.max(1, Math.floor(wasmKernelLimits.filterGradChunk / (outPix * co)));
+  const acc = new Float32Array(rows * co);
+  for (let n0 = 0; n0 < n; n0 += imagesPerChunk) {
+    const nc = Math.min(imagesPerChunk, n - n0);
+    const k = nc * outPix;
+    const colsT = s.make([rows, k]);
+    const dyc = nc === n ? dys : s.make([k, co]);
+    const cv = s.backend.typedArrayFromHeap(colsT) as Float32Array;
+    const heap = new Float32Array(cv.buffer);
+    if (dyc !== dys) {
+      const dyOff = (s.backend.typedArrayFromHeap(dys) as Float32Array).byteOffset >> 2;
+      const dst = (s.backend.typedArrayFromHeap(dyc) as Float32Array).byteOffset >> 2;
+      heap.copyWithin(dst, dyOff + n0 * outPix * co, dyOff + (n0 + nc) * outPix * co);
+    }
+    const cBase = cv.byteOffset >> 2;
+    const xBase = ((s.backend.typedArrayFromHeap(xT) as Float32Array).byteOffset >> 2) + n0 * hw;
+    const xStart = xBase - n0 * hw;
+    for (let a = 0; a < kh; a++) {
+      for (let b = 0; b < kw; b++) {
+        const da = a - pt;
+        const db = b - pl;
+        // Output rows i / columns j whose input row i*sh + da / column j*sw + db is inside the image.
+        const iLo = Math.min(ho, Math.max(0, Math.ceil(-da / sh)));
+        const iHi = Math.max(iLo, Math.min(ho, Math.floor((h - 1 - da) / sh) + 1));
+        const jLo = Math.min(wo, Math.max(0, Math.ceil(-db / sw)));
+        const jHi = Math.max(jLo, Math.min(wo, Math.floor((w - 1 - db) / sw) + 1));
+        for (let c = 0; c < ci; c++) {
+          const row = cBase + ((a * kw + b) * ci + c) * k;
+          const src = xBase + c * plane;
+          if (samePlane) {
+            // Row = the channel plane shifted by d = da*w + db (reads clamped to this channel's plane);
+            // then zero whatever fell outside each image.
+            const d = da * w + db;
+            const lo = Math.max(0, xStart + c * plane - (src + d));
+            const hi = Math.min(k, xStart + (c + 1) * plane - (src + d));
+            heap.copyWithin(row + lo, src + lo + d, src + hi + d);
+            if (lo > 0) heap.fill(0, row, row + lo);
+            if (hi < k) heap.fill(0, row + hi, row + k);
+            for (let nn = 0; nn < nc; nn++) {
+              const img = row + nn * hw;
+              if (iLo > 0) heap.fill(0, img, img + iLo * w);
+              if (iHi < h) heap.fill(0, img + iHi * w, img + hw);
+              if (jLo > 0 || jHi < w) {
+                for (let i = iLo; i < iHi; i++) {
+                  const r = img + i * w;
+                  for (let j = 0; j < jLo; j++) heap[r + j] = 0;
+                  for (let j = jHi; j < w; j++) heap[r + j] = 0;
+                }
+              }
+            }
+            continue;
+          }
+          for (let nn = 0; nn < nc; nn++) {
+            const img = row + nn * outPix;
+            if (iLo > 0) heap.fill(0, img, img + iLo * wo);
+            if (iHi < ho) heap.fill(0, img + iHi * wo, img + outPix);
+            for (let i = iLo; i < iHi; i++) {
+              const r = img + i * wo;
+              for (let j = 0; j < jLo; j++) heap[r + j] = 0;
+              for (let j = jHi; j < wo; j++) heap[r + j] = 0;
+              let q = src + (nn * h + i * sh + da) * w + jLo * sw + db;
+              for (let j = jLo; j < jHi; j++, q += sw) heap[r + j] = heap[q];
+            }
+          }
+        }
+      }
+    }
+    const a3 = s.reshape(colsT, [1, rows, k]);
+    const b3 = s.reshape(dyc, [1, k, co]);
+    const part = s.run('BatchMatMul', { a: a3, b: b3 }, { transposeA: false, transposeB: false });
+    if (nc === n) return s.reshape(part, [kh, kw, ci, co]);
+    const pv = s.backend.typedArrayFromHeap(part) as Float32Array;
+    for (let i = 0; i < acc.length; i++) acc[i] += pv[i];
+    for (const t of [part, a3, b3, colsT, dyc]) s.release(t);
+  }
+  const out = s.make([kh, kw, ci, co]);
+  (s.backend.typedArrayFromHeap(out) as Float32Array).set(acc);
+  return out;
+}
+
+/**
+ * The same gradient as a forward conv of x^T ([Ci,H,W,N], N as channels) with dy^T ([Ho,Wo,N,Co])
+ * as filter, dilation = stride, explicit padding = forward padding; result [Ci,kh',kw',Co] cropped
+ * to kh,kw. Needs no large buffer, but is several times slower (two transposes, odd conv shapes).
+ */
+function backpropFilterViaConv(s: KernelScope, xs: TensorInfo, dys: TensorInfo, info: tf.backend_util.Conv2DInfo) {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inChannels, outChannels } = info;
+  const [, ho, wo] = dys.shape;
+  const { top, bottom, left, right } = info.padInfo;
+  // Only the part of the padded input the forward conv touched matters: rows up to (ho-1)*sh + kh.
+  const hp = xs.shape[1] + top + bottom;
+  const wp = xs.shape[2] + left + right;
+  const needH = (ho - 1) * sh + kh;
+  const needW = (wo - 1) * sw + kw;
+  const cropped = s.cropNegative(s.transpose(xs, [3, 1, 2, 0]), [
+    [0, 0],
+    [top, bottom - Math.max(0, hp - needH)],
+    [left, right - Math.max(0, wp - needW)],
+    [0, 0],
+  ]);
+  const dyT = s.transpose(dys, [1, 2, 0, 3]);
+  const r = s.run('Conv2D', { x: cropped.x, filter: dyT }, {
+    strides: [1, 1],
+    pad: cropped.pads,
+    dataFormat: 'NHWC',
+    dilations: [sh, sw],
+  } as Attrs);
+  const rc = s.slice(r, [0, 0, 0, 0], [inChannels, kh, kw, outChannels]);
+  return s.transpose(rc, [1, 2, 0, 3]);
+}
+
+/** wT[a, b, co, ci] = w[kh-1-a, kw-1-b, ci, co] in one JS pass (stock wasm Reverse + Transpose are slow). */
+function flipSwapFilter(s: KernelScope, filter: TensorInfo): TensorInfo {
+  const [kh, kw, ci, co] = filter.shape;
+  const out = s.make([kh, kw, co, ci], filter.dtype);
+  const ov = s.backend.typedArrayFromHeap(out) as Float32Array;
+  const wv = s.backend.typedArrayFromHeap(filter) as Float32Array;
+  const taps = kh * kw;
+  for (let t = 0; t < taps; t++) {
+    transpose2D(wv, (taps - 1 - t) * ci * co, ci, co, ov, t * ci * co);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,8 +419,7 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unk
       [left, right],
       [0, 0],
     ]);
-    const wFlip = s.run('Reverse', { x: filter }, { dims: [0, 1] });
-    const wT = s.transpose(wFlip, [0, 1, 3, 2]);
+    const wT = flipSwapFilter(s, filter);
     const dx = s.run('Conv2D', { x: cropped.x, filter: wT }, {
       strides: [1, 1],
       pad: cropped.pads,
@@ -492,6 +679,209 @@ function reduceLeading(kernelName: 'Sum' | 'Mean') {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// MaxPoolGrad: stock wasm is a slow generic loop. Here: one pass over the pooling windows (NHWC,
+// channels innermost) on wasm heap views; each output's gradient goes to the first strict maximum
+// of its window in row-major order, exactly like the cpu backend (ties, -Infinity windows included).
+// ---------------------------------------------------------------------------------------------
+function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: PadAttr;
+    dimRoundingMode: RoundAttr;
+  };
+  if (input.dtype !== 'float32' || dy.dtype !== 'float32') {
+    const stock = stockKernels.get('MaxPoolGrad');
+    if (stock === undefined) throw new Error('MaxPoolGrad (wasm): unsupported dtype and no stock kernel');
+    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+  }
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const { top, left } = info.padInfo;
+  const out = backend.makeOutput(input.shape, 'float32');
+  const dx = backend.typedArrayFromHeap(out) as Float32Array;
+  dx.fill(0);
+  const xv = backend.typedArrayFromHeap(input) as Float32Array;
+  const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
+  const rowStride = w * c;
+  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && ho * 2 <= h && wo * 2 <= w) {
+    // The common 2x2 / stride 2 / valid case: four candidates, no bounds checks.
+    let o = 0;
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < ho; i++) {
+        let p = (b * h + 2 * i) * rowStride;
+        for (let j = 0; j < wo; j++, p += 2 * c) {
+          const p01 = p + c;
+          const p10 = p + rowStride;
+          const p11 = p10 + c;
+          for (let d = 0; d < c; d++, o++) {
+            let m = Number.NEGATIVE_INFINITY;
+            let best = -1;
+            let q = p + d;
+            let v = xv[q];
+            if (v > m) {
+              m = v;
+              best = q;
+            }
+            q = p01 + d;
+            v = xv[q];
+            if (v > m) {
+              m = v;
+              best = q;
+            }
+            q = p10 + d;
+            v = xv[q];
+            if (v > m) {
+              m = v;
+              best = q;
+            }
+            q = p11 + d;
+            if (xv[q] > m) best = q;
+            if (best >= 0) dx[best] += dyv[o];
+          }
+        }
+      }
+    }
+    return out;
+  }
+  let o = 0;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < ho; i++) {
+      const r0 = i * sh - top;
+      const rLo = Math.max(0, r0);
+      const rHi = Math.min(h, r0 + fh);
+      for (let j = 0; j < wo; j++) {
+        const c0 = j * sw - left;
+        const cLo = Math.max(0, c0);
+        const cHi = Math.min(w, c0 + fw);
+        for (let d = 0; d < c; d++, o++) {
+          let m = Number.NEGATIVE_INFINITY;
+          let best = -1;
+          for (let r = rLo; r < rHi; r++) {
+            let q = ((b * h + r) * w + cLo) * c + d;
+            for (let cc = cLo; cc < cHi; cc++, q += c) {
+              const v = xv[q];
+              if (v > m) {
+                m = v;
+                best = q;
+              }
+            }
+          }
+          if (best >= 0) dx[best] += dyv[o];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity: stock wasm copies the data; tensors are immutable, so (like the cpu backend) share it.
+// Keras layers, casts to the same dtype and the gradient tape call it ~100 times per training step.
+// ---------------------------------------------------------------------------------------------
+function identity(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x } = args.inputs as { x: TensorInfo };
+  if (x.dtype === 'string') {
+    const stock = stockKernels.get('Identity');
+    if (stock === undefined) throw new Error('Identity (wasm): string tensor and no stock kernel');
+    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+  }
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cast to the same dtype (the ReLU gradient casts its float32 step mask): share the data like the
+// cpu backend instead of copying. Other casts go to the stock kernel.
+// ---------------------------------------------------------------------------------------------
+function cast(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+  const { x } = args.inputs as { x: TensorInfo };
+  const { dtype } = args.attrs as { dtype: tf.DataType };
+  if (dtype === x.dtype && dtype !== 'string') return identity(args);
+  const stock = stockKernels.get('Cast');
+  if (stock === undefined) throw new Error('Cast (wasm): stock kernel missing');
+  return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gradient of Mean (BatchNorm statistics: two per BatchNorm layer and step). The tfjs gradient is
+// dy * ones(x.shape) / n, with `ones` filled element by element in JS and copied into wasm memory
+// (about 30 ms for a 128x32x32x32 activation). On wasm it is tile(dy / n) instead: the same values,
+// one fast broadcast. Other backends keep the stock gradient.
+// ---------------------------------------------------------------------------------------------
+let stockMeanGrad: tf.GradConfig | undefined;
+
+function installMeanGradient(): void {
+  const stock = tf.getGradient('Mean');
+  if (stock === undefined || stockMeanGrad !== undefined) return;
+  stockMeanGrad = stock;
+  tf.registerGradient({
+    ...stock,
+    gradFunc: (dy, saved, attrs) => {
+      if (tf.getBackend() !== BACKEND) return stock.gradFunc(dy, saved, attrs);
+      const [x] = saved;
+      const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x.shape);
+      const expanded = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const reps = x.shape.map((d, i) => (axes.includes(i) ? d : 1));
+      const reduceSize = axes.reduce((p, a) => p * x.shape[a], 1);
+      return {
+        x: () => tf.tile(tf.div(tf.reshape(dy as tf.Tensor, expanded), reduceSize), reps),
+      };
+    },
+  });
+}
+
+function uninstallMeanGradient(): void {
+  if (stockMeanGrad === undefined) return;
+  tf.registerGradient(stockMeanGrad);
+  stockMeanGrad = undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// FusedBatchNorm (forward): stock wasm is a scalar loop. (x - mean) * (scale / sqrt(var + eps)) + offset
+// as three XNNPack broadcast ops on the activation (the per-channel factor is computed on [C]).
+// ---------------------------------------------------------------------------------------------
+const BATCHNORM_MIN = 4096;
+
+function fusedBatchNorm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x, mean, variance, offset, scale } = args.inputs as {
+    x: TensorInfo;
+    mean: TensorInfo;
+    variance: TensorInfo;
+    offset?: TensorInfo | null;
+    scale?: TensorInfo | null;
+  };
+  const eps = (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
+  const ins = [x, mean, variance, offset, scale].filter((t): t is TensorInfo => t != null);
+  if (ins.some((t) => t.dtype !== 'float32') || tf.util.sizeFromShape(x.shape) < BATCHNORM_MIN) {
+    const stock = stockKernels.get('FusedBatchNorm');
+    if (stock === undefined) throw new Error('FusedBatchNorm (wasm): stock kernel missing');
+    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+  }
+  return scoped(backend, (s) => {
+    const epsT = s.run('Fill', {}, { shape: [], value: eps, dtype: 'float32' });
+    let factor = s.run('Rsqrt', { x: s.run('Add', { a: variance, b: epsT }) });
+    if (scale != null) factor = s.run('Multiply', { a: factor, b: scale });
+    const scaled = s.run('Multiply', { a: s.run('Sub', { a: x, b: mean }), b: factor });
+    const out = offset != null ? s.run('Add', { a: scaled, b: offset }) : scaled;
+    // Broadcasting never grows x here (stats are per channel), but keep the declared output shape.
+    return s.reshape(out, x.shape);
+  });
+}
+
 type KernelFn = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }) => TensorInfo;
 
 /** The kernels this module provides, and why. */
@@ -525,6 +915,22 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; why: string; f
     fn: reduceLeading('Sum'),
   },
   { name: 'Mean', why: 'as Sum (BatchNorm batch statistics)', fn: reduceLeading('Mean') },
+  {
+    name: 'Identity',
+    why: 'stock wasm Identity copies; shares the data instead (as the cpu backend does)',
+    fn: identity,
+  },
+  { name: 'Cast', why: 'a cast to the same dtype shares the data instead of copying it', fn: cast },
+  {
+    name: 'FusedBatchNorm',
+    why: 'stock wasm BatchNorm is a scalar loop; three XNNPack broadcast ops instead',
+    fn: fusedBatchNorm,
+  },
+  {
+    name: 'MaxPoolGrad',
+    why: 'stock wasm MaxPoolGrad is a slow generic loop; one JS pass over the windows',
+    fn: maxPoolGrad,
+  },
 ];
 
 let registered = false;
@@ -551,6 +957,7 @@ export function registerWasmTrainingKernels(): string[] {
       ...(existing?.disposeFunc ? { disposeFunc: existing.disposeFunc } : {}),
     });
   }
+  installMeanGradient();
   registered = true;
   return WASM_TRAINING_KERNELS.map((k) => k.name);
 }
@@ -564,6 +971,7 @@ export function unregisterWasmTrainingKernels(): void {
     if (stock !== undefined) tf.registerKernel(stock);
   }
   stockKernels.clear();
+  uninstallMeanGradient();
   registered = false;
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../encoder/engine/backend.js';
-import { WASM_TRAINING_KERNELS } from '../../../encoder/engine/wasmKernels.js';
+import { WASM_TRAINING_KERNELS, wasmKernelLimits } from '../../../encoder/engine/wasmKernels.js';
 
 type Fn = () => tf.Tensor | tf.Tensor[];
 
@@ -52,6 +52,8 @@ describe('Conv2D gradients (Conv2DBackpropFilter / Conv2DBackpropInput) match cp
     ['s2 valid', 2, 'valid', [2, 9, 9, 3], [3, 3, 3, 4]],
     ['s1 valid k5', 1, 'valid', [2, 7, 8, 4], [5, 5, 4, 3]],
     ['s3 same k2', 3, 'same', [2, 10, 11, 2], [2, 2, 2, 3]],
+    ['s1 same k2', 1, 'same', [2, 7, 6, 3], [2, 2, 3, 4]],
+    ['s1 same k4', 1, 'same', [2, 6, 7, 2], [4, 4, 2, 3]],
     [
       's1 explicit',
       1,
@@ -78,15 +80,33 @@ describe('Conv2D gradients (Conv2DBackpropFilter / Conv2DBackpropInput) match cp
     ],
   ];
   for (const [name, stride, pad, xShape, wShape] of cases) {
+    const grads = () =>
+      tf.grads((x: tf.Tensor, w: tf.Tensor) =>
+        tf
+          .conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad)
+          .square()
+          .sum(),
+      )([rnd(xShape, 1), rnd(wShape, 2)]);
     it(name, async () => {
-      await expectMatchesCpu(() =>
-        tf.grads((x: tf.Tensor, w: tf.Tensor) =>
-          tf
-            .conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad)
-            .square()
-            .sum(),
-        )([rnd(xShape, 1), rnd(wShape, 2)]),
-      );
+      await expectMatchesCpu(grads);
+    });
+    it(`${name} (filter gradient reduced in one-image chunks)`, async () => {
+      const saved = wasmKernelLimits.filterGradChunk;
+      wasmKernelLimits.filterGradChunk = 1;
+      try {
+        await expectMatchesCpu(grads);
+      } finally {
+        wasmKernelLimits.filterGradChunk = saved;
+      }
+    });
+    it(`${name} (filter gradient via conv, im2col disabled)`, async () => {
+      const saved = wasmKernelLimits.im2colMaxElements;
+      wasmKernelLimits.im2colMaxElements = 0;
+      try {
+        await expectMatchesCpu(grads);
+      } finally {
+        wasmKernelLimits.im2colMaxElements = saved;
+      }
     });
   }
 
@@ -259,6 +279,57 @@ describe('Tile / Sum / Mean replacements match cpu', () => {
     });
   });
 
+  it('mean gradient (wasm: tiled dy / n) over leading, trailing, middle and all axes', async () => {
+    for (const [axis, keepDims] of [
+      [[0, 1, 2], false],
+      [[0, 1, 2], true],
+      [-1, false],
+      [[1, 2], true],
+      [1, false],
+      [null, false],
+    ] as Array<[number | number[] | null, boolean]>) {
+      await expectMatchesCpu(() =>
+        tf.grads((x: tf.Tensor) =>
+          tf
+            .mean(x, axis ?? undefined, keepDims)
+            .square()
+            .sum(),
+        )([rnd([4, 5, 3, 6], 43)]),
+      );
+    }
+  });
+
+  it('cast to the same dtype and to another dtype', async () => {
+    await expectMatchesCpu(() => {
+      const x = rnd([3, 4], 44);
+      return [tf.cast(x, 'float32').add(1), tf.cast(x, 'int32'), tf.cast(tf.greater(x, 0), 'float32'), x];
+    });
+  });
+
+  it('batchNorm forward (large: broadcast ops; small: stock), with and without scale/offset', async () => {
+    await expectMatchesCpu(() => {
+      const x = rnd([4, 8, 8, 32], 45).mul(3).add(5);
+      const mean = rnd([32], 46).add(5);
+      const variance = rnd([32], 47).square().add(0.5);
+      const scale = rnd([32], 48);
+      const offset = rnd([32], 49);
+      const small = rnd([2, 3, 3, 4], 50);
+      return [
+        tf.batchNorm(x, mean, variance, offset, scale, 1e-3),
+        tf.batchNorm(x, mean, variance, undefined, undefined, 1e-3),
+        tf.batchNorm(
+          x,
+          mean.reshape([1, 1, 1, 32]),
+          variance.reshape([1, 1, 1, 32]),
+          offset.reshape([1, 1, 1, 32]),
+          scale.reshape([1, 1, 1, 32]),
+          1e-3,
+        ),
+        tf.batchNorm(small, tf.zeros([4]), tf.ones([4]), tf.ones([4]), tf.ones([4]).mul(2), 1e-3),
+      ];
+    });
+  });
+
   it('batchNorm training gradient (moments + batchNorm)', async () => {
     await expectMatchesCpu(() =>
       tf.grads((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
@@ -306,5 +377,59 @@ describe('small conv + attention net trains on wasm like on cpu', () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) tf.tidy(() => void fn());
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('MaxPoolGrad replacement matches cpu', () => {
+  const cases: Array<[string, number, number, 'same' | 'valid', number[]]> = [
+    ['2x2 s2 valid', 2, 2, 'valid', [2, 8, 6, 5]],
+    ['2x2 s2 valid, odd size', 2, 2, 'valid', [2, 7, 9, 3]],
+    ['2x2 s2 same, odd size', 2, 2, 'same', [2, 7, 9, 3]],
+    ['3x3 s2 same (overlapping)', 3, 2, 'same', [2, 9, 8, 4]],
+    ['3x3 s1 same', 3, 1, 'same', [1, 6, 7, 2]],
+  ];
+  for (const [name, k, stride, pad, shape] of cases) {
+    it(name, async () => {
+      // Rounded, relu'd inputs: many ties (zeros and equal values) test the first-maximum rule.
+      await expectMatchesCpu(() => {
+        const x = rnd(shape, 40).relu().mul(2).round();
+        const y = tf.maxPool(x as tf.Tensor4D, k, stride, pad);
+        const dy = rnd(y.shape, 41);
+        return tf.engine().runKernel(
+          'MaxPoolGrad',
+          { dy, input: x, output: y },
+          {
+            filterSize: k,
+            strides: stride,
+            pad,
+          },
+        ) as tf.Tensor;
+      });
+      await expectMatchesCpu(() =>
+        tf.grads((x: tf.Tensor) =>
+          tf
+            .maxPool(x as tf.Tensor4D, k, stride, pad)
+            .square()
+            .sum(),
+        )([rnd(shape, 42)]),
+      );
+    });
+  }
+
+  it('-Infinity windows get no gradient', async () => {
+    await expectMatchesCpu(() => {
+      const x = tf.tensor4d([-Infinity, -Infinity, -Infinity, -Infinity, 1, -Infinity, 2, 3], [1, 2, 4, 1]);
+      const dy = tf.tensor4d([5, 7], [1, 1, 2, 1]);
+      const y = tf.maxPool(x, 2, 2, 'valid');
+      return tf.engine().runKernel(
+        'MaxPoolGrad',
+        { dy, input: x, output: y },
+        {
+          filterSize: 2,
+          strides: 2,
+          pad: 'valid',
+        },
+      ) as tf.Tensor;
+    });
   });
 });
