@@ -37,6 +37,14 @@ export function lineChart(series: Series[], options: ChartOptions): string {
         `<text x="${PAD.left - 8}" y="${py(t) + 4}" text-anchor="end">${t.toFixed(1)}</text>`,
     )
     .join('');
+  const xTicks = Array.from({ length: 6 }, (_, i) => x0 + ((x1 - x0) * i) / 5)
+    .map((t) => {
+      const value = options.logX ? 10 ** t : t;
+      const label = value >= 10 ? Math.round(value).toString() : value.toFixed(1);
+      const at = PAD.left + ((t - x0) / (x1 - x0)) * plotW;
+      return `<text x="${at}" y="${HEIGHT - PAD.bottom + 16}" text-anchor="middle">${label}</text>`;
+    })
+    .join('');
   const lines = series
     .map((s, i) => {
       const points = s.x.map((x, j) => `${px(x).toFixed(1)},${py(s.y[j]).toFixed(1)}`).join(' ');
@@ -49,7 +57,7 @@ export function lineChart(series: Series[], options: ChartOptions): string {
     .join('');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="12">` +
-    `<rect width="100%" height="100%" fill="white"/>${ticks}` +
+    `<rect width="100%" height="100%" fill="white"/>${ticks}${xTicks}` +
     `<rect x="${PAD.left}" y="${PAD.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>` +
     `<text x="${WIDTH / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(options.title)}</text>` +
     `<text x="${WIDTH / 2}" y="${HEIGHT - 12}" text-anchor="middle">${escapeXml(options.xLabel)}</text>` +
