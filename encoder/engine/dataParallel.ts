@@ -1,0 +1,375 @@
+/**
+ * Synchronous data-parallel training on worker threads.
+ *
+ * tfjs-backend-wasm computes on one thread in Node, so a single training process uses one core. This
+ * runs N replicas of the model, one per worker thread (./dataParallelWorker.ts), each with its own
+ * tfjs, backend, model (same config and seed, so the same initial weights), loss and Adam. A step:
+ *
+ *   1. the batch is cut into N contiguous shares (sizes differ by at most one);
+ *   2. each replica computes its share's mean loss and the gradients of the trainable weights
+ *      (tf.variableGrads, training mode);
+ *   3. the main thread averages the gradients weighted by share size (= the gradient of the batch-mean
+ *      loss when the loss is a mean over rows, as CSQ and DPN are) and the losses likewise;
+ *   4. every replica applies the same averaged gradients with its own Adam at the given learning rate.
+ *
+ * The replicas start equal and apply identical updates with identical optimizer state on the same
+ * backend, so their trainable weights stay bit-identical.
+ *
+ * Differences from one process training on the whole batch:
+ * - BatchNorm normalizes each share with that share's statistics (as in PyTorch DDP without SyncBN),
+ *   so with BN the step is not exactly the whole-batch step; the smaller the shares, the noisier.
+ * - BatchNorm moving mean/variance (non-trainable) are updated by each replica from its own shares
+ *   and therefore differ slightly between replicas; snapshot() returns replica 0's.
+ * - Dropout masks are drawn per replica.
+ * - Losses that couple the rows of a batch (pairwise losses) see only their share's rows.
+ * - A rejected step applies no update, but replicas that did compute their share have already moved
+ *   their BatchNorm moving statistics.
+ * With no BatchNorm or dropout and a per-row-mean loss, a step equals the whole-batch step up to
+ * float rounding; with workers = 1 it is the single-process step of encoder/train/trainer.ts exactly.
+ *
+ * Workers run TypeScript through tsx (registered inside each worker, see workerBootstrap()).
+ */
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { LossContext } from '../losses/types.js';
+import type { HashModelConfig } from '../models/types.js';
+import type { BackendPreference } from './backend.js';
+
+export interface DataParallelOptions {
+  /** Worker threads, one replica each; default os.availableParallelism(). */
+  workers?: number;
+  backend: BackendPreference;
+  model: HashModelConfig;
+  loss: { name: string; context: LossContext };
+  /** Adam's initial learning rate (step() sets the rate of each step). */
+  learningRate: number;
+  /**
+   * Optional module URL (e.g. pathToFileURL(...).href, or a data: URL) that each worker imports after
+   * selecting its backend and before building the model. Its `setup` (or default) export is called
+   * with `{ tf, registerArchitecture, registerLoss }`, so architectures and losses registered at run
+   * time in the main thread can be registered in the workers too.
+   */
+  setup?: string;
+}
+
+/** One named float32 tensor. */
+export interface NamedValues {
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
+
+export interface TrainerSnapshot {
+  /** All model weights incl. BatchNorm moving statistics, in net.weights order (names: originalName). */
+  weights: NamedValues[];
+  /** Adam's getWeights(): iterations, first moments, second moments. */
+  optimizer: NamedValues[];
+}
+
+export interface DataParallelBatch {
+  /** size x H x W x C normalized float32, row-major. */
+  x: Float32Array;
+  /** size x numClasses multi-hot. */
+  labels: Float32Array;
+  /** Dataset indices of the rows (passed to the loss). */
+  indices: Int32Array;
+  size: number;
+}
+
+// ---- messages between the main thread and a worker ----
+
+/** @internal */
+export interface WorkerData {
+  replica: number;
+  backend: BackendPreference;
+  model: HashModelConfig;
+  loss: { name: string; context: LossContext };
+  learningRate: number;
+  setup?: string;
+}
+
+/** @internal */
+export type WorkerRequest =
+  | { id: number; type: 'grads'; x: Float32Array; labels: Float32Array; indices: Int32Array; size: number }
+  | { id: number; type: 'apply'; grads: Float32Array[]; learningRate: number }
+  | { id: number; type: 'snapshot' }
+  | { id: number; type: 'restore'; weights: NamedValues[]; optimizer?: NamedValues[] };
+
+/** @internal */
+export type WorkerReply =
+  | { id: number; ok: false; error: string }
+  | { id: number; ok: true; type: 'ready' | 'done' }
+  | { id: number; ok: true; type: 'grads'; loss: number; grads: Float32Array[] }
+  | ({ id: number; ok: true; type: 'snapshot' } & TrainerSnapshot);
+
+type Ok<T extends string> = Extract<WorkerReply, { ok: true; type: T }>;
+
+interface Pending {
+  resolve: (reply: WorkerReply & { ok: true }) => void;
+  reject: (err: Error) => void;
+}
+
+/** One worker thread and its outstanding requests (replies come back in order, matched by id). */
+class Replica {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private failure: Error | undefined;
+  private exited = false;
+  readonly ready: Promise<void>;
+
+  constructor(
+    readonly index: number,
+    private readonly worker: Worker,
+  ) {
+    this.ready = new Promise<void>((resolve, reject) => this.pending.set(0, { resolve: () => resolve(), reject }));
+    worker.on('message', (reply: WorkerReply) => {
+      const p = this.pending.get(reply.id);
+      if (p === undefined) return;
+      this.pending.delete(reply.id);
+      if (reply.ok) p.resolve(reply);
+      else p.reject(new Error(reply.error));
+    });
+    worker.on('error', (err: unknown) =>
+      this.fail(new Error(`replica ${index} crashed: ${err instanceof Error ? err.message : String(err)}`)),
+    );
+    worker.on('messageerror', (err) => this.fail(new Error(`replica ${index}: message error: ${String(err)}`)));
+    worker.on('exit', (code) => {
+      this.exited = true;
+      this.fail(new Error(`replica ${index} exited (code ${code})`));
+    });
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const p of this.pending.values()) p.reject(this.failure);
+    this.pending.clear();
+  }
+
+  request<T extends Ok<'done'> | Ok<'grads'> | Ok<'snapshot'>>(
+    msg: WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<T> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: (r) => resolve(r as T), reject });
+      this.worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    if (this.exited) return;
+    this.fail(new Error(`replica ${this.index} was disposed`));
+    await this.worker.terminate();
+  }
+}
+
+/** File URL of a package subpath's ESM entry ("import" condition), found through its package.json. */
+function resolveEsm(pkg: string, subpath: string): string {
+  const require = createRequire(import.meta.url);
+  const manifestPath = require.resolve(`${pkg}/package.json`);
+  const manifest = require(manifestPath) as { exports?: Record<string, unknown> };
+  let target: unknown = manifest.exports?.[subpath];
+  // Follow the "import" condition (then "default") down to a path.
+  while (target !== null && typeof target === 'object') {
+    const conditions = target as Record<string, unknown>;
+    target = conditions.import ?? conditions.default;
+  }
+  if (typeof target !== 'string') throw new Error(`${pkg} has no ESM export for ${subpath}`);
+  return pathToFileURL(path.join(path.dirname(manifestPath), target)).href;
+}
+
+/**
+ * The worker's entry: a data: URL module that registers tsx's loader in the worker, then imports
+ * ./dataParallelWorker.ts. (`new Worker(url, { execArgv: ['--import', 'tsx'] })` does not load .ts
+ * entries on Node 20: "Unknown file extension .ts"; registering from inside the worker does.)
+ */
+function workerBootstrap(): URL {
+  const tsxApi = resolveEsm('tsx', './esm/api');
+  const entry = new URL('./dataParallelWorker.ts', import.meta.url).href;
+  const code = [
+    `const api = await import(${JSON.stringify(tsxApi)});`,
+    'api.register();',
+    `await import(${JSON.stringify(entry)});`,
+  ].join('\n');
+  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+}
+
+/** Contiguous share sizes of `size` rows over `n` replicas (the first size % n get one more). */
+export function shareSizes(size: number, n: number): number[] {
+  const base = Math.floor(size / n);
+  return Array.from({ length: n }, (_, i) => base + (i < size % n ? 1 : 0));
+}
+
+export class DataParallelTrainer {
+  private disposed = false;
+  private broken: Error | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly replicas: Replica[],
+    private readonly model: HashModelConfig,
+  ) {}
+
+  /** Starts the workers and waits until every replica has built its model; rejects with a worker's error. */
+  static async create(options: DataParallelOptions): Promise<DataParallelTrainer> {
+    const workers = options.workers ?? os.availableParallelism();
+    if (!Number.isInteger(workers) || workers < 1)
+      throw new RangeError(`workers must be a positive integer, got ${workers}`);
+    const replicas: Replica[] = [];
+    for (let i = 0; i < workers; i++) {
+      const workerData: WorkerData = {
+        replica: i,
+        backend: options.backend,
+        model: options.model,
+        loss: options.loss,
+        learningRate: options.learningRate,
+        ...(options.setup === undefined ? {} : { setup: options.setup }),
+      };
+      const worker = new Worker(workerBootstrap(), { execArgv: [], workerData });
+      replicas.push(new Replica(i, worker));
+    }
+    const trainer = new DataParallelTrainer(replicas, options.model);
+    try {
+      await Promise.all(replicas.map((r) => r.ready));
+    } catch (err) {
+      await trainer.dispose();
+      throw err;
+    }
+    return trainer;
+  }
+
+  get workers(): number {
+    return this.replicas.length;
+  }
+
+  /** Serializes calls: a step, snapshot or restore starts when the previous one has finished. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      if (this.disposed) throw new Error('DataParallelTrainer is disposed');
+      if (this.broken !== undefined)
+        throw new Error(`DataParallelTrainer is unusable after an earlier failure: ${this.broken.message}`);
+      return task();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * One synchronous step: splits the batch over the replicas, averages their gradients weighted by
+   * share size, applies the average on every replica with Adam at `learningRate`, and returns the
+   * batch-mean loss. Rejects with the worker's message if a replica fails (e.g. wrong input length).
+   */
+  step(batch: DataParallelBatch, learningRate: number): Promise<number> {
+    return this.serial(async () => {
+      const { inputSize: side, channels, numClasses } = this.model;
+      const perImage = side * side * channels;
+      const { size } = batch;
+      if (!Number.isInteger(size) || size < 1)
+        throw new RangeError(`batch size must be a positive integer, got ${size}`);
+      const sizes = shareSizes(size, this.replicas.length);
+      const active = sizes.filter((n) => n > 0).length;
+      const jobs: Array<Promise<Ok<'grads'>>> = [];
+      const used: number[] = [];
+      let start = 0;
+      for (let i = 0; i < active; i++) {
+        const n = sizes[i];
+        // Copies, so the caller's arrays stay usable; their buffers are transferred. The last share
+        // takes whatever remains, so a batch whose arrays do not match `size` fails there with the
+        // worker's length check.
+        const last = i === active - 1;
+        const end = start + n;
+        const x = last ? batch.x.slice(start * perImage) : batch.x.slice(start * perImage, end * perImage);
+        const labels = last
+          ? batch.labels.slice(start * numClasses)
+          : batch.labels.slice(start * numClasses, end * numClasses);
+        const indices = last ? batch.indices.slice(start) : batch.indices.slice(start, end);
+        jobs.push(
+          this.replicas[i].request<Ok<'grads'>>({ type: 'grads', x, labels, indices, size: n }, [
+            x.buffer,
+            labels.buffer,
+            indices.buffer,
+          ]),
+        );
+        used.push(n);
+        start = end;
+      }
+      const results = await Promise.allSettled(jobs);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) {
+        // Replicas are still equal (nothing was applied); a worker that died makes the trainer unusable.
+        throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+      }
+      const replies = results.map((r) => (r as PromiseFulfilledResult<Ok<'grads'>>).value);
+      const averaged = replies[0].grads.map((g) => new Float32Array(g.length));
+      let loss = 0;
+      replies.forEach((reply, k) => {
+        const w = used[k] / size;
+        loss += w * reply.loss;
+        reply.grads.forEach((g, v) => {
+          const out = averaged[v];
+          if (g.length !== out.length)
+            throw new Error(`replica ${k}: gradient ${v} has ${g.length} values, expected ${out.length}`);
+          for (let j = 0; j < g.length; j++) out[j] += w * g[j];
+        });
+      });
+      const applied = await Promise.allSettled(
+        this.replicas.map((r) => r.request<Ok<'done'>>({ type: 'apply', grads: averaged, learningRate })),
+      );
+      const applyFailed = applied.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (applyFailed !== undefined) {
+        // Some replicas may have applied the update and others not: they are no longer in sync.
+        this.broken = applyFailed.reason instanceof Error ? applyFailed.reason : new Error(String(applyFailed.reason));
+        throw this.broken;
+      }
+      return loss;
+    });
+  }
+
+  /**
+   * Weights of a replica (default 0; all model weights incl. BatchNorm moving statistics, in
+   * net.weights order) and its optimizer state, for checkpoints and evaluation in the main thread.
+   */
+  snapshot(replica = 0): Promise<TrainerSnapshot> {
+    return this.serial(async () => {
+      const r = this.replicas[replica];
+      if (r === undefined) throw new RangeError(`replica ${replica} does not exist (workers: ${this.replicas.length})`);
+      const { weights, optimizer } = await r.request<Ok<'snapshot'>>({ type: 'snapshot' });
+      return { weights, optimizer };
+    });
+  }
+
+  /** Loads weights (and, when given, optimizer state) into every replica, e.g. to resume. */
+  restore(state: { weights: NamedValues[]; optimizer?: NamedValues[] }): Promise<void> {
+    return this.serial(async () => {
+      const results = await Promise.allSettled(
+        this.replicas.map((r) =>
+          r.request<Ok<'done'>>({
+            type: 'restore',
+            weights: state.weights,
+            ...(state.optimizer === undefined ? {} : { optimizer: state.optimizer }),
+          }),
+        ),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) {
+        const ok = results.filter((r) => r.status === 'fulfilled').length;
+        const err = failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+        // Shape checks run before anything is written, so a rejected restore normally changed nothing;
+        // if only some replicas took it, they are out of sync.
+        if (ok > 0) this.broken = err;
+        throw err;
+      }
+    });
+  }
+
+  /** Terminates the workers; later calls reject. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await Promise.all(this.replicas.map((r) => r.terminate()));
+  }
+}

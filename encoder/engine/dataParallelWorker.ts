@@ -1,0 +1,232 @@
+// One replica of DataParallelTrainer (./dataParallel.ts): a worker thread with its own tfjs, model,
+// loss and Adam. The main thread sends it a share of each batch ('grads'), averages the gradients of
+// all replicas and sends the average back ('apply'); every replica applies the same average with
+// identical optimizer state, so the trainable weights stay bit-identical across replicas.
+import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { createLoss, registerLoss } from '../losses/index.js';
+import { createModel, registerArchitecture } from '../models/index.js';
+import { selectBackend } from './backend.js';
+import type { NamedValues, WorkerData, WorkerReply, WorkerRequest } from './dataParallel.js';
+
+const port = parentPort;
+if (port === null) throw new Error('dataParallelWorker.ts must run in a worker thread');
+const data = workerData as WorkerData;
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function post(reply: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(reply, transfer);
+}
+
+async function init() {
+  await selectBackend(data.backend);
+  if (data.setup !== undefined) {
+    const mod = (await import(data.setup)) as { default?: unknown; setup?: unknown };
+    const fn = mod.setup ?? mod.default;
+    if (typeof fn !== 'function') throw new Error(`setup module ${data.setup} exports no setup() or default function`);
+    await fn({ tf, registerArchitecture, registerLoss });
+  }
+  const model = createModel(data.model);
+  const loss = createLoss(data.loss.name, data.loss.context);
+  const optimizer = tf.train.adam(data.learningRate);
+  return { model, loss, optimizer };
+}
+
+type Replica = Awaited<ReturnType<typeof init>>;
+
+function shapeOf(shape: readonly (number | null)[]): string {
+  return shape.join('x');
+}
+
+function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function toValues(name: string, tensor: tf.Tensor): NamedValues {
+  return { name, shape: [...tensor.shape], values: Float32Array.from(tensor.dataSync() as Float32Array) };
+}
+
+function trainableVariables(r: Replica): tf.Variable[] {
+  return r.model.net.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+function computeGrads(r: Replica, msg: Extract<WorkerRequest, { type: 'grads' }>) {
+  const { inputSize: side, channels, numClasses } = r.model.config;
+  const perImage = side * side * channels;
+  const who = `replica ${data.replica}`;
+  if (!Number.isInteger(msg.size) || msg.size < 1) throw new Error(`${who}: share size must be >= 1, got ${msg.size}`);
+  if (msg.x.length !== msg.size * perImage) {
+    throw new Error(
+      `${who}: x has ${msg.x.length} values, expected ${msg.size} x ${side}x${side}x${channels} = ${msg.size * perImage}`,
+    );
+  }
+  if (msg.labels.length !== msg.size * numClasses) {
+    throw new Error(
+      `${who}: labels has ${msg.labels.length} values, expected ${msg.size} x ${numClasses} = ${msg.size * numClasses}`,
+    );
+  }
+  if (msg.indices.length !== msg.size) {
+    throw new Error(`${who}: indices has ${msg.indices.length} values, expected ${msg.size}`);
+  }
+  const variables = trainableVariables(r);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(msg.x, [msg.size, side, side, channels]);
+    const y = tf.tensor2d(msg.labels, [msg.size, numClasses]);
+    const { value, grads } = tf.variableGrads(
+      () => r.loss.compute(r.model.net.apply(x, { training: true }) as tf.Tensor2D, y, msg.indices),
+      variables,
+    );
+    const out = variables.map((v) => {
+      const g = grads[v.name];
+      if (g === undefined) throw new Error(`${who}: no gradient for ${v.name}`);
+      return Float32Array.from(g.dataSync() as Float32Array);
+    });
+    return { loss: value.dataSync()[0], grads: out };
+  });
+}
+
+function applyGrads(r: Replica, msg: Extract<WorkerRequest, { type: 'apply' }>): void {
+  const variables = trainableVariables(r);
+  if (msg.grads.length !== variables.length) {
+    throw new Error(`replica ${data.replica}: ${msg.grads.length} gradients, the model has ${variables.length}`);
+  }
+  (r.optimizer as unknown as { learningRate: number }).learningRate = msg.learningRate;
+  tf.tidy(() => {
+    // An ordered list: Adam keys its moments by position, so every replica (and the single-process
+    // trainer, whose variable order is the same) lines its state up identically.
+    const named = variables.map((v, i) => {
+      if (msg.grads[i].length !== v.size) {
+        throw new Error(
+          `replica ${data.replica}: gradient ${i} (${v.name}) has ${msg.grads[i].length} values, expected ${v.size}`,
+        );
+      }
+      return { name: v.name, tensor: tf.tensor(msg.grads[i], v.shape) };
+    });
+    r.optimizer.applyGradients(named);
+  });
+}
+
+async function snapshot(r: Replica) {
+  const weights = r.model.net.weights.map((w) => toValues(w.originalName, w.read()));
+  const optimizer = (await r.optimizer.getWeights()).map(({ name, tensor }) => toValues(name, tensor));
+  return { weights, optimizer };
+}
+
+async function restore(r: Replica, msg: Extract<WorkerRequest, { type: 'restore' }>): Promise<void> {
+  const net = r.model.net;
+  const who = `replica ${data.replica}`;
+  if (msg.weights.length !== net.weights.length) {
+    throw new Error(`${who}: restore got ${msg.weights.length} weight tensors, the model has ${net.weights.length}`);
+  }
+  net.weights.forEach((w, i) => {
+    const given = msg.weights[i];
+    if (shapeOf(w.shape) !== shapeOf(given.shape) || given.values.length !== sizeOf(given.shape)) {
+      throw new Error(
+        `${who}: restore weight ${w.originalName} has shape ${given.shape}, the model expects ${w.shape}`,
+      );
+    }
+  });
+  if (msg.optimizer !== undefined) {
+    // Adam: iterations, then the first moments, then the second moments, one per trainable variable.
+    const variables = trainableVariables(r);
+    const expected = 1 + 2 * variables.length;
+    if (msg.optimizer.length !== expected) {
+      throw new Error(
+        `${who}: restore got ${msg.optimizer.length} optimizer tensors, Adam on this model has ${expected}`,
+      );
+    }
+    variables.forEach((v, i) => {
+      for (const entry of [msg.optimizer![1 + i], msg.optimizer![1 + variables.length + i]]) {
+        if (shapeOf(entry.shape) !== shapeOf(v.shape)) {
+          throw new Error(`${who}: optimizer state ${entry.name} has shape ${entry.shape}, ${v.name} has ${v.shape}`);
+        }
+      }
+    });
+  }
+  const tensors = msg.weights.map((w) => tf.tensor(w.values, w.shape));
+  net.setWeights(tensors);
+  tf.dispose(tensors);
+  if (msg.optimizer !== undefined) {
+    const state = msg.optimizer.map((o) => ({ name: o.name, tensor: tf.tensor(o.values, o.shape) }));
+    // setWeights replaces the moment variables with copies; drop the old ones first.
+    r.optimizer.dispose();
+    r.optimizer = tf.train.adam(data.learningRate);
+    await r.optimizer.setWeights(state);
+    tf.dispose(state.map((s) => s.tensor));
+    replayAdamPowers(r.optimizer, r.optimizer.iterations);
+  }
+}
+
+/**
+ * Adam.setWeights() sets beta^(t+1) with pow(), while training reaches it by t float32 multiplications;
+ * the two differ in the last bits, so a resumed run would drift from the original. Replays the
+ * multiplications instead, which makes restore-then-step bit-identical to the uninterrupted run.
+ * (Touches Adam's private accBeta1/accBeta2; skipped if a tfjs version has no such fields.)
+ */
+function replayAdamPowers(optimizer: tf.Optimizer, iterations: number): void {
+  const adam = optimizer as unknown as {
+    beta1?: number;
+    beta2?: number;
+    accBeta1?: tf.Variable;
+    accBeta2?: tf.Variable;
+  };
+  for (const [beta, acc] of [
+    [adam.beta1, adam.accBeta1],
+    [adam.beta2, adam.accBeta2],
+  ] as const) {
+    if (typeof beta !== 'number' || acc === undefined) continue;
+    const b = Math.fround(beta);
+    let value = b;
+    for (let t = 0; t < iterations; t++) value = Math.fround(value * b);
+    tf.tidy(() => acc.assign(tf.scalar(value)));
+  }
+}
+
+const ready = init();
+
+ready.then(
+  () => post({ id: 0, ok: true, type: 'ready' }),
+  (err) => post({ id: 0, ok: false, error: `replica ${data.replica} failed to start: ${errorMessage(err)}` }),
+);
+
+port.on('message', async (msg: WorkerRequest) => {
+  let r: Replica;
+  try {
+    r = await ready;
+  } catch {
+    return;
+  }
+  try {
+    switch (msg.type) {
+      case 'grads': {
+        const { loss, grads } = computeGrads(r, msg);
+        post(
+          { id: msg.id, ok: true, type: 'grads', loss, grads },
+          grads.map((g) => g.buffer as ArrayBuffer),
+        );
+        break;
+      }
+      case 'apply':
+        applyGrads(r, msg);
+        post({ id: msg.id, ok: true, type: 'done' });
+        break;
+      case 'snapshot': {
+        const state = await snapshot(r);
+        const buffers = [...state.weights, ...state.optimizer].map((w) => w.values.buffer as ArrayBuffer);
+        post({ id: msg.id, ok: true, type: 'snapshot', ...state }, buffers);
+        break;
+      }
+      case 'restore':
+        await restore(r, msg);
+        post({ id: msg.id, ok: true, type: 'done' });
+        break;
+      default:
+        throw new Error(`unknown request ${(msg as { type: string }).type}`);
+    }
+  } catch (err) {
+    post({ id: msg.id, ok: false, error: errorMessage(err) });
+  }
+});
