@@ -50,6 +50,8 @@ export const TrainConfig = z
         finalLearningRateFraction: z.number().min(0).max(1).default(0.05),
         seed: z.number().int().min(0).default(0),
         backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
+        /** Data-parallel worker replicas; 'auto' = one per core. 1 trains in the main thread. */
+        workers: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto'),
         augment: z.boolean().default(true),
         /** Validation images held out of training per class, for model selection. */
         validationPerClass: z.number().int().min(1).default(100),

@@ -42,7 +42,7 @@ async function pack(named: NamedTensor[], start: number): Promise<{ entries: Ten
 export async function saveCheckpoint<State>(
   dir: string,
   net: tf.LayersModel,
-  optimizer: tf.Optimizer,
+  optimizerWeights: NamedTensor[],
   state: State,
 ): Promise<void> {
   const weights = await pack(
@@ -50,7 +50,7 @@ export async function saveCheckpoint<State>(
     0,
   );
   const total = weights.chunks.reduce((s, c) => s + c.length, 0);
-  const optimizerState = await pack(await optimizer.getWeights(), total);
+  const optimizerState = await pack(optimizerWeights, total);
   const file: CheckpointFile<State> = {
     format: 'edgehash-checkpoint-1',
     state,

@@ -3,6 +3,7 @@
 // every epoch, model selection on the validation split (never the query set), and a final
 // evaluation of the selected model on the protocol's query and database sets.
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../schemas/trainConfig.js';
@@ -21,6 +22,7 @@ import type { HashModel } from '../models/types.js';
 import { loadCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
 import { encodeIndices } from './encode.js';
 import { Progress } from './progress.js';
+import { createStepEngine } from './stepEngine.js';
 
 export interface TrainerState {
   epoch: number;
@@ -119,13 +121,22 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   log(
     `model: ${config.model.architecture} ${model.net.countParams()} parameters, ${config.model.bits} bits; loss ${config.loss.name}`,
   );
-  const loss = createLoss(config.loss.name, {
+  const lossContext = {
     bits: config.model.bits,
     numClasses: dataset.classNames.length,
     seed: training.seed,
     options: config.loss.options,
+  };
+  const loss = createLoss(config.loss.name, lossContext);
+  const engine = await createStepEngine({
+    workers: training.workers === 'auto' ? availableParallelism() : training.workers,
+    backend: training.backend,
+    model,
+    loss,
+    lossSpec: { name: config.loss.name, context: lossContext },
+    learningRate: training.learningRate,
   });
-  const optimizer = tf.train.adam(training.learningRate);
+  log(`training on ${engine.workers} core${engine.workers > 1 ? 's (data-parallel worker replicas)' : ''}`);
   let state: TrainerState = { epoch: 0, step: 0, bestEpoch: 0, bestValidationMap: -1, history: [] };
 
   const resumeFrom = options.resume ? await latestEpochCheckpoint(config) : undefined;
@@ -133,7 +144,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   if (resumeFrom) {
     const checkpoint = await loadCheckpoint<TrainerState>(resumeFrom);
     restoreWeights(model.net, checkpoint.weights, resumeFrom);
-    await optimizer.setWeights(checkpoint.optimizer);
+    await engine.restore(checkpoint.optimizer);
     state = checkpoint.state;
     log(`resumed from ${resumeFrom} (epoch ${state.epoch})`);
   }
@@ -142,8 +153,6 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const batchSize = Math.max(1, Math.min(training.batchSize, split.train.length));
   const stepsPerEpoch = Math.floor(split.train.length / batchSize);
   const totalSteps = Math.min(training.epochs * stepsPerEpoch, training.maxSteps ?? Number.POSITIVE_INFINITY);
-  const [h, w, c] = [dataset.height, dataset.width, dataset.channels];
-  const numClasses = dataset.classNames.length;
   await mkdir(checkpointsDir(config), { recursive: true });
 
   while (state.epoch < training.epochs && state.step < totalSteps) {
@@ -165,24 +174,14 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       const progressFraction = state.step / Math.max(totalSteps - 1, 1);
       const floor = training.finalLearningRateFraction;
       const scale = floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * progressFraction));
-      (optimizer as unknown as { learningRate: number }).learningRate = training.learningRate * scale;
-      const value = tf.tidy(() => {
-        const x = tf.tensor4d(batch.x, [batch.size, h, w, c]);
-        const y = tf.tensor2d(batch.labels, [batch.size, numClasses]);
-        const cost = optimizer.minimize(
-          () => loss.compute(model.net.apply(x, { training: true }) as tf.Tensor2D, y, batch.indices),
-          true,
-        );
-        return cost!;
-      });
-      lossSum += (await value.data())[0];
-      value.dispose();
+      lossSum += await engine.step(batch, training.learningRate * scale);
       lossCount++;
       state.step++;
       seen += batch.size;
       progress.update(seen, `loss ${(lossSum / lossCount).toFixed(4)}`);
     }
     loss.onEpochEnd?.(epoch);
+    const optimizerState = await engine.sync();
     const imagesPerSecond = progress.imagesPerSecond;
     state.epoch = epoch;
     const entry: TrainerState['history'][number] = {
@@ -199,7 +198,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         state.bestValidationMap = validation.map;
         state.bestEpoch = epoch;
         state.history.push(entry);
-        await saveCheckpoint(bestCheckpointDir(config), model.net, optimizer, state);
+        await saveCheckpoint(bestCheckpointDir(config), model.net, optimizerState, state);
         state.history.pop();
       }
     }
@@ -207,15 +206,17 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     await saveCheckpoint(
       path.join(checkpointsDir(config), `epoch-${String(epoch).padStart(4, '0')}`),
       model.net,
-      optimizer,
+      optimizerState,
       state,
     );
+    tf.dispose(optimizerState.map((o) => o.tensor));
     log(
       `epoch ${epoch}: loss ${entry.loss.toFixed(4)}, ${imagesPerSecond.toFixed(0)} img/s, ` +
         `${entry.seconds.toFixed(0)} s${entry.validationMap === undefined ? '' : `, validation mAP ${entry.validationMap.toFixed(4)}`}`,
     );
   }
 
+  await engine.dispose();
   const best = await loadCheckpoint<TrainerState>(bestCheckpointDir(config));
   restoreWeights(model.net, best.weights, bestCheckpointDir(config));
   tf.dispose([...best.weights, ...best.optimizer.map((t) => t.tensor)]);

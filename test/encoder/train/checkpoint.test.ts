@@ -24,7 +24,7 @@ describe('checkpoints', () => {
       o.minimize(() => tf.mean(tf.square(n.predict(x) as tf.Tensor)) as tf.Scalar, true)!.dataSync()[0];
     step(net, optimizer);
     const dir = path.join(await mkdtemp(path.join(tmpdir(), 'edgehash-ckpt-')), 'epoch-0001');
-    await saveCheckpoint(dir, net, optimizer, { epoch: 1, note: 'a' });
+    await saveCheckpoint(dir, net, await optimizer.getWeights(), { epoch: 1, note: 'a' });
     expect(await readdir(path.dirname(dir))).toEqual(['epoch-0001']);
 
     const next = step(net, optimizer);

@@ -42,6 +42,7 @@ describe('edgehash CLI', () => {
     expect(result.map).toBeGreaterThan(0);
     expect(result.map).toBeLessThanOrEqual(1);
     expect(stderr).toMatch(/backend: wasm/);
+    expect(stderr).toMatch(/training on \d+ core/);
     expect(stderr).toMatch(/train 180, validation 20, query 40, database 200/);
     expect(await readdir(path.join(dir, 'runs/tiny/checkpoints'))).toEqual(['best', 'epoch-0001', 'epoch-0002']);
     const metrics = JSON.parse(await readFile(path.join(dir, 'runs/tiny/eval/metrics.json'), 'utf8'));

@@ -1,0 +1,133 @@
+// How the training loop takes an optimizer step: in this thread, or across one worker replica per
+// core (tfjs-wasm uses one thread in Node, so the second core would otherwise sit idle). The loop
+// sees one interface; checkpoints and evaluation always use the main thread's model, synced from
+// replica 0 at epoch ends.
+import * as tf from '@tensorflow/tfjs';
+import type { Batch } from '../data/batches.js';
+import type { BackendPreference } from '../engine/backend.js';
+import { DataParallelTrainer, type NamedValues } from '../engine/dataParallel.js';
+import type { HashLoss, LossContext } from '../losses/types.js';
+import type { HashModel } from '../models/types.js';
+
+export type NamedTensor = { name: string; tensor: tf.Tensor };
+
+export interface StepEngine {
+  readonly workers: number;
+  /** One optimizer step on the batch at this learning rate; returns the batch loss. */
+  step(batch: Batch, learningRate: number): Promise<number>;
+  /** Brings the main thread's model up to date and returns the optimizer state (caller disposes). */
+  sync(): Promise<NamedTensor[]>;
+  /** Loads weights (already in the main model) and optimizer state into the engine. */
+  restore(optimizer: NamedTensor[]): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+class InProcessEngine implements StepEngine {
+  readonly workers = 1;
+  private readonly optimizer: tf.Optimizer;
+
+  constructor(
+    private readonly model: HashModel,
+    private readonly loss: HashLoss,
+    learningRate: number,
+  ) {
+    this.optimizer = tf.train.adam(learningRate);
+  }
+
+  async step(batch: Batch, learningRate: number): Promise<number> {
+    const { inputSize, channels } = this.model.config;
+    (this.optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+    const numClasses = batch.labels.length / batch.size;
+    const cost = tf.tidy(() => {
+      const x = tf.tensor4d(batch.x, [batch.size, inputSize, inputSize, channels]);
+      const y = tf.tensor2d(batch.labels, [batch.size, numClasses]);
+      return this.optimizer.minimize(
+        () => this.loss.compute(this.model.net.apply(x, { training: true }) as tf.Tensor2D, y, batch.indices),
+        true,
+      )!;
+    });
+    const value = (await cost.data())[0];
+    cost.dispose();
+    return value;
+  }
+
+  async sync(): Promise<NamedTensor[]> {
+    return (await this.optimizer.getWeights()).map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
+  }
+
+  async restore(optimizer: NamedTensor[]): Promise<void> {
+    await this.optimizer.setWeights(optimizer);
+  }
+
+  async dispose(): Promise<void> {
+    this.optimizer.dispose();
+  }
+}
+
+const toValues = (named: NamedTensor[]): NamedValues[] =>
+  named.map(({ name, tensor }) => ({ name, shape: tensor.shape, values: tensor.dataSync() as Float32Array }));
+
+class DataParallelEngine implements StepEngine {
+  private constructor(
+    private readonly trainer: DataParallelTrainer,
+    private readonly model: HashModel,
+  ) {}
+
+  static async create(
+    workers: number,
+    backend: BackendPreference,
+    model: HashModel,
+    loss: { name: string; context: LossContext },
+    learningRate: number,
+  ): Promise<DataParallelEngine> {
+    const trainer = await DataParallelTrainer.create({ workers, backend, model: model.config, loss, learningRate });
+    // Replicas are built from the same config and seed; make them equal to this model exactly.
+    await trainer.restore({
+      weights: toValues(model.net.weights.map((w) => ({ name: w.originalName, tensor: w.read() }))),
+    });
+    return new DataParallelEngine(trainer, model);
+  }
+
+  get workers(): number {
+    return this.trainer.workers;
+  }
+
+  step(batch: Batch, learningRate: number): Promise<number> {
+    return this.trainer.step(batch, learningRate);
+  }
+
+  async sync(): Promise<NamedTensor[]> {
+    const snapshot = await this.trainer.snapshot(0);
+    const weights = snapshot.weights.map((w) => tf.tensor(w.values, w.shape));
+    this.model.net.setWeights(weights);
+    tf.dispose(weights);
+    return snapshot.optimizer.map((o) => ({ name: o.name, tensor: tf.tensor(o.values, o.shape) }));
+  }
+
+  async restore(optimizer: NamedTensor[]): Promise<void> {
+    const weights = this.model.net.weights.map((w) => ({ name: w.originalName, tensor: w.read() }));
+    await this.trainer.restore({ weights: toValues(weights), optimizer: toValues(optimizer) });
+  }
+
+  dispose(): Promise<void> {
+    return this.trainer.dispose();
+  }
+}
+
+export async function createStepEngine(options: {
+  workers: number;
+  backend: BackendPreference;
+  model: HashModel;
+  loss: HashLoss;
+  lossSpec: { name: string; context: LossContext };
+  learningRate: number;
+}): Promise<StepEngine> {
+  if (options.workers <= 1) return new InProcessEngine(options.model, options.loss, options.learningRate);
+  return DataParallelEngine.create(
+    options.workers,
+    options.backend,
+    options.model,
+    options.lossSpec,
+    options.learningRate,
+  );
+}
