@@ -1,14 +1,16 @@
 // npm run bench:train: the same model (cnnHash, 64 bits) and loss (CSQ) trained for the same
 // number of steps, batch 128, 32x32x3 random inputs (the data pipeline is excluded on both
-// sides), in tfjs on our engine and in PyTorch CPU (Debian python3-torch) in one run.
+// sides), with our training engine exactly as the trainer uses it (one data-parallel replica per
+// core) and in PyTorch CPU (Debian python3-torch, as many threads as cores) in one run.
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../../encoder/engine/backend.js';
+import { type BackendPreference, selectBackend } from '../../encoder/engine/backend.js';
 import { createLoss } from '../../encoder/losses/index.js';
 import { createModel } from '../../encoder/models/index.js';
+import { createStepEngine } from '../../encoder/train/stepEngine.js';
 import { repoRoot } from '../support/workerd.js';
 
 const { values: args } = parseArgs({
@@ -17,6 +19,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '128' },
     bits: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'auto' },
+    workers: { type: 'string', default: String(availableParallelism()) },
   },
 });
 const steps = Number(args.steps);
@@ -25,25 +28,29 @@ const bits = Number(args.bits);
 const cores = availableParallelism();
 const python = process.env.EDGEHASH_PYTHON ?? '/usr/bin/python3';
 
-const backend = await selectBackend(args.backend as Parameters<typeof selectBackend>[0]);
+const backend = await selectBackend(args.backend as BackendPreference);
 const model = createModel({ architecture: 'cnnHash', bits, inputSize: 32, channels: 3, numClasses: 10, seed: 0 });
 const loss = createLoss('csq', { bits, numClasses: 10, seed: 0 });
-const optimizer = tf.train.adam(1e-3);
-const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1);
-const labels = tf.oneHot(tf.randomUniformInt([batch], 0, 10, 2), 10).toFloat() as tf.Tensor2D;
-const indices = Int32Array.from({ length: batch }, (_, i) => i);
-const step = async () => {
-  const cost = optimizer.minimize(
-    () => loss.compute(model.net.apply(x, { training: true }) as tf.Tensor2D, labels, indices),
-    true,
-  )!;
-  await cost.data();
-  cost.dispose();
-};
-for (let i = 0; i < 2; i++) await step();
+const workers = Number(args.workers);
+const engine = await createStepEngine({
+  workers,
+  backend: backend.name as BackendPreference,
+  model,
+  loss,
+  lossSpec: { name: 'csq', context: { bits, numClasses: 10, seed: 0 } },
+  learningRate: 1e-3,
+});
+const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1).dataSync() as Float32Array;
+const labels = tf
+  .oneHot(tf.randomUniformInt([batch], 0, 10, 2), 10)
+  .toFloat()
+  .dataSync() as Float32Array;
+const trainBatch = { x, labels, indices: Int32Array.from({ length: batch }, (_, i) => i), size: batch };
+for (let i = 0; i < 2; i++) await engine.step(trainBatch, 1e-3);
 const t0 = performance.now();
-for (let i = 0; i < steps; i++) await step();
+for (let i = 0; i < steps; i++) await engine.step(trainBatch, 1e-3);
 const oursImgPerS = (steps * batch) / ((performance.now() - t0) / 1000);
+await engine.dispose();
 
 let torch: { img_per_s: number; params: number; torch: string } | null = null;
 let message: string | undefined;
@@ -64,7 +71,7 @@ console.log(
     backend: backend.name,
     params: model.net.countParams(),
     ours_img_per_s: +oursImgPerS.toFixed(1),
-    ours_threads: 1,
+    ours_workers: engine.workers,
     torch_img_per_s: torch ? +torch.img_per_s.toFixed(1) : null,
     torch_params: torch?.params ?? null,
     torch_threads: cores,
