@@ -56,7 +56,8 @@ export function lineChart(series: Series[], options: ChartOptions): string {
     })
     .join('');
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="12">` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="12" role="img">` +
+    `<title>${escapeXml(options.title)}</title>` +
     `<rect width="100%" height="100%" fill="white"/>${ticks}${xTicks}` +
     `<rect x="${PAD.left}" y="${PAD.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>` +
     `<text x="${WIDTH / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(options.title)}</text>` +
