@@ -1,8 +1,8 @@
 /**
- * Times loading CIFAR-10 JPEG folders: `npx tsx encoder/data/timeCifar10Load.ts [root] [cacheDir]`.
+ * Times loading CIFAR-10 JPEG folders: `npx tsx bench/data/cifar10Load.ts [root] [cacheDir]`.
  * Run once with an empty cache dir for the cold figure; the second load in the same run reads the cache.
  */
-import { loadCifar10Jpeg } from './loaders.js';
+import { loadCifar10Jpeg } from '../../encoder/data/loaders.js';
 
 const root = process.argv[2] ?? 'data/cifar10-jpg';
 const cacheDir = process.argv[3] ?? 'data/.cache/decoded';
