@@ -48,10 +48,6 @@ export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
 }
 
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 function assertAscending(ids: Uint32Array): number {
   for (let i = 1; i < ids.length; i++) if (ids[i] <= ids[i - 1]) return i;
   return -1;

@@ -1,3 +1,3 @@
 export type { CodeTableErrorCode, ItemIds } from './codeTable.js';
-export { CodeTable, CodeTableError, ResultMerger, sha256, toHex } from './codeTable.js';
+export { CodeTable, CodeTableError, ResultMerger, sha256 } from './codeTable.js';
 export type { SearchOptions, SearchResult } from './searchResult.js';

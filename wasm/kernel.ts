@@ -40,16 +40,13 @@ const align16 = (x: number) => (x + 15) & ~15;
 /** Carves a scratch region into consecutive 16-aligned parts. */
 export class ScratchLayout {
   private end: number;
-  constructor(private readonly start: number) {
+  constructor(start: number) {
     this.end = start;
   }
   take(bytes: number): number {
     const ptr = this.end;
     this.end = align16(this.end + bytes);
     return ptr;
-  }
-  get bytes(): number {
-    return this.end - this.start;
   }
 }
 

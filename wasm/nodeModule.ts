@@ -15,5 +15,3 @@ export function loadKernelModule(): Promise<WebAssembly.Module> {
   );
   return compiled;
 }
-
-export { wasmPath as kernelWasmPath };

@@ -75,7 +75,7 @@ export async function evaluateRetrieval(
     const ranked = table.searchBatch(query.codes.subarray(q0 * bpc, q1 * bpc), depth);
     for (let q = q0; q < q1; q++) {
       const labels = qLabels.row(q);
-      const { ids } = ranked[q - q0];
+      const { ids, distances } = ranked[q - q0];
       dbLabels.relevance(labels, ids, relevant);
       let hits = 0;
       let ap = 0;
@@ -94,11 +94,21 @@ export async function evaluateRetrieval(
       }
       apSum += hits > 0 ? ap / hits : 0;
 
-      const near = table.within(query.codes.subarray(q * bpc, (q + 1) * bpc), 2);
-      if (near.ids.length > 0) {
-        const nearRelevant = new Uint8Array(near.ids.length);
-        dbLabels.relevance(labels, near.ids, nearRelevant);
-        radiusPrecisionSum += nearRelevant.reduce((s, v) => s + v, 0) / near.ids.length;
+      // The ranking is sorted by distance: when it holds every item within radius 2 (it ranks the
+      // whole database, or goes past distance 2), that ball is its prefix; otherwise scan for it.
+      const last = ids.length - 1;
+      if (ids.length === n || (last >= 0 && distances[last] > 2)) {
+        let inBall = 0;
+        let relevantInBall = 0;
+        for (; inBall < ids.length && distances[inBall] <= 2; inBall++) relevantInBall += relevant[inBall];
+        if (inBall > 0) radiusPrecisionSum += relevantInBall / inBall;
+      } else {
+        const near = table.within(query.codes.subarray(q * bpc, (q + 1) * bpc), 2);
+        if (near.ids.length > 0) {
+          const nearRelevant = new Uint8Array(near.ids.length);
+          dbLabels.relevance(labels, near.ids, nearRelevant);
+          radiusPrecisionSum += nearRelevant.reduce((s, v) => s + v, 0) / near.ids.length;
+        }
       }
     }
   }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
 /** A tensor with its name, as tf.Optimizer.getWeights() returns them. */
-type NamedTensor = { name: string; tensor: tf.Tensor };
+export type NamedTensor = { name: string; tensor: tf.Tensor };
 
 interface TensorEntry {
   name: string;

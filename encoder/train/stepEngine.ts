@@ -8,8 +8,7 @@ import type { BackendPreference } from '../engine/backend.js';
 import { DataParallelTrainer, type NamedValues } from '../engine/dataParallel.js';
 import type { HashLoss, LossContext } from '../losses/types.js';
 import type { HashModel } from '../models/types.js';
-
-export type NamedTensor = { name: string; tensor: tf.Tensor };
+import type { NamedTensor } from './checkpoint.js';
 
 export interface StepEngine {
   readonly workers: number;

@@ -12,7 +12,7 @@ import { computeNormalization, type Normalization } from '../data/augment.js';
 import { batches } from '../data/batches.js';
 import { loadDatasetFromConfig } from '../data/fromConfig.js';
 import { makeSplit } from '../data/protocols.js';
-import type { ImageDataset, Split } from '../data/types.js';
+import type { ImageDataset } from '../data/types.js';
 import { selectBackend } from '../engine/backend.js';
 import { writeEvaluationReport } from '../eval/report.js';
 import { evaluateRetrieval, type RetrievalMetrics } from '../eval/retrieval.js';
@@ -104,7 +104,8 @@ async function mapOf(
 }
 
 /** Validation: the held-out validation images ranked against the training pool. */
-export function validate(run: Awaited<ReturnType<typeof prepareRun>>, split: Split, batchSize: number) {
+export function validate(run: Awaited<ReturnType<typeof prepareRun>>, batchSize: number) {
+  const { split } = run;
   return mapOf(run.model, run.dataset, split.validation, split.train, split.topK, run.normalization, batchSize);
 }
 
@@ -192,17 +193,15 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     };
     const last = epoch === training.epochs || state.step >= totalSteps;
     if (epoch % training.validateEvery === 0 || last) {
-      const validation = await validate(run, split, training.batchSize);
+      const validation = await validate(run, training.batchSize);
       entry.validationMap = validation.map;
-      if (validation.map > state.bestValidationMap) {
-        state.bestValidationMap = validation.map;
-        state.bestEpoch = epoch;
-        state.history.push(entry);
-        await saveCheckpoint(bestCheckpointDir(config), model.net, optimizerState, state);
-        state.history.pop();
-      }
     }
     state.history.push(entry);
+    if (entry.validationMap !== undefined && entry.validationMap > state.bestValidationMap) {
+      state.bestValidationMap = entry.validationMap;
+      state.bestEpoch = epoch;
+      await saveCheckpoint(bestCheckpointDir(config), model.net, optimizerState, state);
+    }
     await saveCheckpoint(
       path.join(checkpointsDir(config), `epoch-${String(epoch).padStart(4, '0')}`),
       model.net,

@@ -38,7 +38,7 @@ function queryScratchBytes(bytesPerCode: u32, maxDist: u32, cap: u32): u32 {
 }
 
 /** Candidate buffer capacity for a top-k pass: room for k plus slack, never more than n. */
-export function candidateCap(n: u32, k: u32): u32 {
+function candidateCap(n: u32, k: u32): u32 {
   const want = k * 2 + 64;
   return want < n ? want : n;
 }

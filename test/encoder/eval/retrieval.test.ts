@@ -40,6 +40,33 @@ function referenceMap(
   return sum / nq;
 }
 
+/** Mean over queries of precision among database items within Hamming radius 2 (0 when none). */
+function referenceRadius2(
+  qCodes: Uint8Array,
+  dbCodes: Uint8Array,
+  qLabels: Uint8Array,
+  dbLabels: Uint8Array,
+  bpc: number,
+  classes: number,
+) {
+  const nq = qCodes.length / bpc;
+  const n = dbCodes.length / bpc;
+  let sum = 0;
+  for (let q = 0; q < nq; q++) {
+    let inBall = 0;
+    let relevant = 0;
+    for (let i = 0; i < n; i++) {
+      if (hamming(dbCodes.subarray(i * bpc, (i + 1) * bpc), qCodes.subarray(q * bpc, (q + 1) * bpc)) > 2) continue;
+      inBall++;
+      let shared = false;
+      for (let c = 0; c < classes; c++) shared ||= qLabels[q * classes + c] === 1 && dbLabels[i * classes + c] === 1;
+      if (shared) relevant++;
+    }
+    sum += inBall ? relevant / inBall : 0;
+  }
+  return sum / nq;
+}
+
 function labelsFor(count: number, classes: number, seed: number, multi: boolean): Uint8Array {
   const next = rng(seed);
   const out = new Uint8Array(count * classes);
@@ -87,9 +114,27 @@ describe('evaluateRetrieval', () => {
       { bits, numClasses: classes, topK, kernel },
     );
     expect(metrics.map).toBeCloseTo(referenceMap(qCodes, dbCodes, qLabels, dbLabels, bpc, classes, topK), 10);
+    expect(metrics.precisionWithinRadius2).toBeCloseTo(
+      referenceRadius2(qCodes, dbCodes, qLabels, dbLabels, bpc, classes),
+      10,
+    );
     const { precision, recall } = metrics.curve;
     for (let i = 1; i < recall.length; i++) expect(recall[i]).toBeGreaterThanOrEqual(recall[i - 1] - 1e-12);
     expect(precision.every((p) => p >= 0 && p <= 1)).toBe(true);
+  });
+
+  it('counts the whole radius-2 ball when the top K lies entirely inside it', async () => {
+    // 8-bit codes; 6 database copies of the query (distance 0), top 3 only: the ball is larger
+    // than the ranking, so precision must come from all 6 (4 relevant), not the first 3.
+    const dbCodes = Uint8Array.of(0, 0, 0, 0, 0, 0, 0xff);
+    const dbLabels = Uint8Array.of(0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0);
+    const metrics = await evaluateRetrieval(
+      { codes: Uint8Array.of(0), labels: Uint8Array.of(1, 0) },
+      { codes: dbCodes, labels: dbLabels },
+      { bits: 8, numClasses: 2, topK: 3, kernel },
+    );
+    expect(metrics.precisionWithinRadius2).toBeCloseTo(4 / 6, 12);
+    expect(metrics.map).toBeCloseTo(1 / 3 / 1, 12);
   });
 
   it('rejects labels that do not match the codes', async () => {
