@@ -1,99 +1,44 @@
-// edgehash: the encoder's command line.
-//   edgehash train  --config FILE [--resume]
-//   edgehash eval   --config FILE [--checkpoint DIR]
-//   edgehash encode --config FILE [--checkpoint DIR] [--split database|query|train|validation] --out FILE.ehct
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+// edgehash: the encoder's command line. Each command is a module encoder/commands/<name>.ts exporting
+// `command` (see commands/command.ts); `edgehash` alone lists them.
+import { readdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { CodeTable } from '../wasm/codeTable.js';
-import { loadKernelModule } from '../wasm/nodeModule.js';
-import { ConfigError, loadConfig } from './config.js';
-import { writeEvaluationReport } from './eval/report.js';
-import { loadCheckpoint, restoreWeights } from './train/checkpoint.js';
-import { encodeIndices } from './train/encode.js';
-import { bestCheckpointDir, evaluate, prepareRun, train } from './train/trainer.js';
+import type { Command } from './commands/command.js';
+import { UsageError } from './commands/command.js';
+import { ConfigError } from './config.js';
 
-const usage = `usage:
-  edgehash train  --config FILE [--resume]
-  edgehash eval   --config FILE [--checkpoint DIR]
-  edgehash encode --config FILE [--checkpoint DIR] [--split database|query|train|validation] --out FILE.ehct`;
+const commandsDir = new URL('./commands/', import.meta.url);
+const commandNamePattern = /^[a-z][a-z0-9-]*$/;
 
-class UsageError extends Error {}
+async function commandNames(): Promise<string[]> {
+  const files = await readdir(commandsDir);
+  return files
+    .filter((f) => f.endsWith('.ts') && f !== 'command.ts')
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
 
-async function loadRunWithCheckpoint(configFile: string, checkpoint: string | undefined) {
-  const config = await loadConfig(configFile);
-  const run = await prepareRun(config);
-  const dir = checkpoint ? path.resolve(checkpoint) : bestCheckpointDir(config);
-  const saved = await loadCheckpoint(dir).catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(`${dir}: no checkpoint there (${error.code ?? error.message}); train first`);
-  });
-  restoreWeights(run.model.net, saved.weights, dir);
-  return { config, run };
+async function loadCommand(name: string): Promise<Command | undefined> {
+  if (!commandNamePattern.test(name) || !(await commandNames()).includes(name)) return undefined;
+  const module = (await import(new URL(`${name}.ts`, commandsDir).href)) as { command: Command };
+  return module.command;
+}
+
+async function usage(): Promise<string> {
+  const lines = await Promise.all((await commandNames()).map(async (n) => (await loadCommand(n))?.usage));
+  return `usage:\n${lines.map((l) => `  edgehash ${l}`).join('\n')}`;
 }
 
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      config: { type: 'string' },
-      resume: { type: 'boolean', default: false },
-      checkpoint: { type: 'string' },
-      split: { type: 'string', default: 'database' },
-      out: { type: 'string' },
-    },
-  });
-  if (!values.config) throw new UsageError(`--config is required\n${usage}`);
-  switch (command) {
-    case 'train': {
-      const result = await train(await loadConfig(values.config), { resume: values.resume });
-      const { map, precisionWithinRadius2 } = result.metrics;
-      console.log(
-        JSON.stringify({
-          map,
-          precisionWithinRadius2,
-          selectedEpoch: result.state.bestEpoch,
-          outputDir: result.outputDir,
-        }),
-      );
-      return;
-    }
-    case 'eval': {
-      const { config, run } = await loadRunWithCheckpoint(values.config, values.checkpoint);
-      const metrics = await evaluate(run, config);
-      const files = await writeEvaluationReport(
-        path.join(config.outputDir, 'eval'),
-        config.model.architecture,
-        metrics,
-        {
-          protocol: config.protocol,
-        },
-      );
-      console.log(JSON.stringify({ map: metrics.map, precisionWithinRadius2: metrics.precisionWithinRadius2, files }));
-      return;
-    }
-    case 'encode': {
-      if (!values.out) throw new UsageError(`--out is required\n${usage}`);
-      const split = values.split as 'database' | 'query' | 'train' | 'validation';
-      if (!['database', 'query', 'train', 'validation'].includes(split))
-        throw new UsageError(`unknown --split ${split}`);
-      const { config, run } = await loadRunWithCheckpoint(values.config, values.checkpoint);
-      const indices = run.split[split];
-      const codes = encodeIndices(run.model, run.dataset, indices, run.normalization, config.training.batchSize);
-      const table = await CodeTable.fromCodes(
-        await loadKernelModule(),
-        codes,
-        config.model.bits,
-        Uint32Array.from(indices),
-      );
-      await mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
-      await writeFile(values.out, await table.serialize());
-      console.log(JSON.stringify({ out: values.out, codes: table.count, bits: table.bits }));
-      return;
-    }
-    default:
-      throw new UsageError(command ? `unknown command ${command}\n${usage}` : usage);
+  const [name, ...rest] = argv;
+  const command = name ? await loadCommand(name) : undefined;
+  if (!command) throw new UsageError(`${name ? `unknown command ${name}\n` : ''}${await usage()}`);
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: command.allowPositionals ?? false });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\nusage: edgehash ${command.usage}`);
   }
+  await command.run(parsed.values, parsed.positionals);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

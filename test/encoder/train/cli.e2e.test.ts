@@ -58,7 +58,7 @@ describe('edgehash CLI', () => {
 
   it('encodes the database into a shard the kernel loads, with dataset indices as ids', async () => {
     const out = path.join(dir, 'db.ehct');
-    await edgehash('encode', '--config', configFile, '--split', 'database', '--out', out);
+    await edgehash('encode-split', '--config', configFile, '--split', 'database', '--out', out);
     const table = await CodeTable.load(await loadKernelModule(), await readFile(out), 'db.ehct');
     expect(table.count).toBe(200);
     expect(table.bits).toBe(16);

@@ -1,0 +1,20 @@
+import path from 'node:path';
+import { writeEvaluationReport } from '../eval/report.js';
+import { evaluate } from '../train/trainer.js';
+import { type Command, loadRunWithCheckpoint, requireString } from './command.js';
+
+const usage = 'eval --config FILE [--checkpoint DIR]';
+
+export const command: Command = {
+  usage,
+  options: { config: { type: 'string' }, checkpoint: { type: 'string' } },
+  async run(values) {
+    const checkpoint = typeof values.checkpoint === 'string' ? values.checkpoint : undefined;
+    const { config, run } = await loadRunWithCheckpoint(requireString(values, 'config', usage), checkpoint);
+    const metrics = await evaluate(run, config);
+    const files = await writeEvaluationReport(path.join(config.outputDir, 'eval'), config.model.architecture, metrics, {
+      protocol: config.protocol,
+    });
+    console.log(JSON.stringify({ map: metrics.map, precisionWithinRadius2: metrics.precisionWithinRadius2, files }));
+  },
+};
