@@ -129,8 +129,12 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     options: config.loss.options,
   };
   const loss = createLoss(config.loss.name, lossContext);
+  const requestedWorkers = training.workers === 'auto' ? availableParallelism() : training.workers;
+  if (loss.stateful && requestedWorkers > 1) {
+    log(`loss ${loss.name} keeps state across batches: training in one process instead of ${requestedWorkers}`);
+  }
   const engine = await createStepEngine({
-    workers: training.workers === 'auto' ? availableParallelism() : training.workers,
+    workers: loss.stateful ? 1 : requestedWorkers,
     backend: training.backend,
     model,
     loss,

@@ -1,0 +1,73 @@
+// The latest network output and label of every training item seen so far, keyed by dataset index:
+// pairwise losses (DPSH, DSH, DAH) compare a batch against the whole bank, as DeepHash-pytorch does.
+// Host memory, not a tf variable: rows change every step and tfjs has no cheap in-place row update.
+import * as tf from '@tensorflow/tfjs';
+
+export class MemoryBank {
+  private rowOf = new Map<number, number>();
+  private outputs: Float32Array;
+  private labels: Float32Array;
+
+  constructor(
+    readonly bits: number,
+    readonly numClasses: number,
+    initialCapacity = 1024,
+  ) {
+    this.outputs = new Float32Array(initialCapacity * bits);
+    this.labels = new Float32Array(initialCapacity * numClasses);
+  }
+
+  get size(): number {
+    return this.rowOf.size;
+  }
+
+  /** Stores (or replaces) the rows of a batch; `u` and `labels` are read back from the backend. */
+  update(indices: Int32Array, u: tf.Tensor2D, labels: tf.Tensor2D): void {
+    const uValues = u.dataSync();
+    const yValues = labels.dataSync();
+    indices.forEach((index, i) => {
+      let row = this.rowOf.get(index);
+      if (row === undefined) {
+        row = this.rowOf.size;
+        this.reserve(row + 1);
+        this.rowOf.set(index, row);
+      }
+      this.outputs.set(uValues.subarray(i * this.bits, (i + 1) * this.bits), row * this.bits);
+      this.labels.set(yValues.subarray(i * this.numClasses, (i + 1) * this.numClasses), row * this.numClasses);
+    });
+  }
+
+  /** Bank rows of dataset indices already stored (update() first). */
+  rowsOf(indices: Int32Array): Int32Array {
+    return Int32Array.from(indices, (index) => {
+      const row = this.rowOf.get(index);
+      if (row === undefined) throw new RangeError(`dataset index ${index} is not in the memory bank`);
+      return row;
+    });
+  }
+
+  /** [size, bits] outputs and [size, numClasses] labels as tensors (caller disposes). */
+  tensors(): { outputs: tf.Tensor2D; labels: tf.Tensor2D } {
+    const n = this.size;
+    return {
+      outputs: tf.tensor2d(this.outputs.subarray(0, n * this.bits), [n, this.bits]),
+      labels: tf.tensor2d(this.labels.subarray(0, n * this.numClasses), [n, this.numClasses]),
+    };
+  }
+
+  private reserve(rows: number): void {
+    if (rows * this.bits <= this.outputs.length) return;
+    const capacity = Math.max(rows, (this.outputs.length / this.bits) * 2);
+    const outputs = new Float32Array(capacity * this.bits);
+    outputs.set(this.outputs);
+    const labels = new Float32Array(capacity * this.numClasses);
+    labels.set(this.labels);
+    this.outputs = outputs;
+    this.labels = labels;
+  }
+}
+
+/** s_ij = 1 when rows i of `a` and j of `b` share at least one label, else 0. */
+export function pairSimilarity(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.cast(tf.greater(tf.matMul(a, b, false, true), 0), 'float32') as tf.Tensor2D);
+}

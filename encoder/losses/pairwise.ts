@@ -1,0 +1,40 @@
+// Pairwise losses that compare each batch output with the memory bank of all training outputs seen so
+// far (DeepHash-pytorch keeps the same bank): DPSH, DSH, and the DAH reading of seed 002.
+import * as tf from '@tensorflow/tfjs';
+import { MemoryBank, pairSimilarity } from './memoryBank.js';
+import type { HashLoss, LossContext } from './types.js';
+
+export abstract class BankPairLoss implements HashLoss {
+  abstract readonly name: string;
+  readonly stateful = true;
+  protected readonly bank: MemoryBank;
+
+  constructor(protected readonly ctx: LossContext) {
+    this.bank = new MemoryBank(ctx.bits, ctx.numClasses);
+  }
+
+  compute(u: tf.Tensor2D, labels: tf.Tensor2D, indices: Int32Array): tf.Scalar {
+    this.bank.update(indices, u, labels);
+    return tf.tidy(() => {
+      const bank = this.bank.tensors();
+      return this.pairLoss(u, bank.outputs, pairSimilarity(labels, bank.labels));
+    });
+  }
+
+  /** u [B, bits] (differentiable), bankOutputs [N, bits] (constants), s [B, N] in {0, 1}. */
+  protected abstract pairLoss(u: tf.Tensor2D, bankOutputs: tf.Tensor2D, s: tf.Tensor2D): tf.Scalar;
+}
+
+/** Squared Euclidean distance between every row of a and every row of b: [A, B]. */
+export function squaredDistances(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const aa = tf.sum(tf.square(a), 1, true);
+    const bb = tf.reshape(tf.sum(tf.square(b), 1), [1, -1]);
+    return tf.relu(tf.sub(tf.add(aa, bb), tf.mul(tf.matMul(a, b, false, true), 2))) as tf.Tensor2D;
+  });
+}
+
+/** log(1 + e^x) - s x, written so it never overflows: log(1 + e^-|x|) + max(x, 0) - s x. */
+export function logisticPairLoss(x: tf.Tensor, s: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sub(tf.add(tf.log1p(tf.exp(tf.neg(tf.abs(x)))), tf.relu(x)), tf.mul(s, x)));
+}

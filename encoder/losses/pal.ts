@@ -1,0 +1,40 @@
+// PAL, the polarization asymmetric loss of seed 000 (MA-Swin hashing):
+//   alpha * L_polarization (DPN) + (1 - alpha) * L_asymmetric (ADSH).
+// The paper publishes neither its ratio nor its target construction, so both are options: `alpha`
+// (default 0.5) and DPN's `targetRule` ('random' | 'minDistance'); every DPN and ADSH option passes
+// through. Both terms read the same tanh output u.
+import * as tf from '@tensorflow/tfjs';
+import { AdshLoss } from './adsh.js';
+import { DpnLoss } from './dpn.js';
+import { numberOption } from './options.js';
+import type { HashLoss, LossContext } from './types.js';
+
+export class PalLoss implements HashLoss {
+  readonly name = 'pal';
+  readonly stateful = true;
+  readonly alpha: number;
+  readonly polarization: DpnLoss;
+  readonly asymmetric: AdshLoss;
+
+  constructor(ctx: LossContext) {
+    this.alpha = numberOption(ctx.options, 'alpha', 0.5, (v) => v >= 0 && v <= 1);
+    this.polarization = new DpnLoss(ctx);
+    this.asymmetric = new AdshLoss(ctx);
+  }
+
+  compute(u: tf.Tensor2D, labels: tf.Tensor2D, indices: Int32Array): tf.Scalar {
+    return tf.tidy(() => {
+      const polarization = this.polarization.compute(u, labels, indices);
+      const asymmetric = this.asymmetric.compute(u, labels, indices);
+      return tf.add(tf.mul(polarization, this.alpha), tf.mul(asymmetric, 1 - this.alpha)) as tf.Scalar;
+    });
+  }
+
+  onEpochEnd(epoch: number): void {
+    this.asymmetric.onEpochEnd(epoch);
+  }
+
+  dispose(): void {
+    this.polarization.dispose();
+  }
+}
