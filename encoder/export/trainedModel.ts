@@ -1,0 +1,103 @@
+// Export of a trained run: the float ONNX model and its card (and, on request, the int8 model and its
+// card) written into one folder as <modelId>.onnx, <modelId>.card.json, <modelId>.int8.onnx,
+// <modelId>.int8.card.json. The card's training block comes from the checkpoint and the run's files.
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ModelCard } from '../../schemas/modelCard.js';
+import type { TrainConfig } from '../../schemas/trainConfig.js';
+import { resolveCnnHashOptions, resolveHybridHashOptions } from '../models/index.js';
+import { bestCheckpointDir, type prepareRun, type TrainerState } from '../train/trainer.js';
+import { exportHashModel } from './exportModel.js';
+import { writeFileAtomic } from './files.js';
+import { buildModelCard } from './modelCard.js';
+
+type PreparedRun = Awaited<ReturnType<typeof prepareRun>>;
+
+const optionResolvers: Record<string, (options: Record<string, unknown> | undefined) => object> = {
+  cnnHash: resolveCnnHashOptions,
+  hybridHash: resolveHybridHashOptions,
+};
+
+export interface ExportedFile {
+  onnxPath: string;
+  cardPath: string;
+  card: ModelCard;
+  onnx: Uint8Array;
+}
+
+export interface TrainedModelExport {
+  float: ExportedFile;
+  int8?: ExportedFile;
+}
+
+export interface ExportTrainedOptions {
+  config: TrainConfig;
+  run: PreparedRun;
+  checkpointDir: string;
+  checkpointState: unknown;
+  outDir: string;
+  modelId: string;
+}
+
+async function readJson(file: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The card's training block. Query-set metrics come from the run's eval/metrics.json, which the
+ * trainer measures on the best checkpoint, so they are given only when that is the one exported.
+ */
+export async function trainingBlock(
+  config: TrainConfig,
+  run: PreparedRun,
+  checkpointDir: string,
+  checkpointState: unknown,
+): Promise<ModelCard['training']> {
+  const state = (checkpointState ?? {}) as Partial<TrainerState>;
+  const finalState = (await readJson(path.join(config.outputDir, 'state.json'))) as Partial<TrainerState> | undefined;
+  const metrics: Record<string, number> = {};
+  if (path.resolve(checkpointDir) === path.resolve(bestCheckpointDir(config))) {
+    const report = await readJson(path.join(config.outputDir, 'eval', 'metrics.json'));
+    for (const key of ['map', 'topK', 'precisionWithinRadius2'] as const) {
+      if (typeof report?.[key] === 'number') metrics[key] = report[key];
+    }
+  }
+  return {
+    protocol: config.protocol,
+    dataset: run.dataset.name,
+    loss: config.loss.name,
+    epochs: finalState?.epoch ?? state.epoch ?? 0,
+    selectedEpoch: state.epoch ?? 0,
+    metrics,
+  };
+}
+
+async function writeModel(outDir: string, stem: string, onnx: Uint8Array, card: ModelCard): Promise<ExportedFile> {
+  const onnxPath = path.join(outDir, `${stem}.onnx`);
+  const cardPath = path.join(outDir, `${stem}.card.json`);
+  // The model first: a card on disk always describes a complete model file.
+  await writeFileAtomic(onnxPath, onnx);
+  await writeFileAtomic(cardPath, `${JSON.stringify(card, null, 2)}\n`);
+  return { onnxPath, cardPath, card, onnx };
+}
+
+/** Exports the run's model (its weights already restored) in float32. */
+export async function exportTrainedModel(options: ExportTrainedOptions): Promise<TrainedModelExport> {
+  const { config, run, outDir, modelId } = options;
+  const exported = exportHashModel(run.model);
+  const resolve = optionResolvers[config.model.architecture];
+  const card = buildModelCard({
+    modelId,
+    config: run.model.config,
+    onnx: { bytes: exported.onnx, ...exported },
+    normalization: run.normalization,
+    options: { ...(resolve ? resolve(config.model.options) : config.model.options) },
+    training: await trainingBlock(config, run, options.checkpointDir, options.checkpointState),
+  });
+  await mkdir(outDir, { recursive: true });
+  return { float: await writeModel(outDir, modelId, exported.onnx, card) };
+}
