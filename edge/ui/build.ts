@@ -1,0 +1,68 @@
+// `npm run build:widget`: bundles the widget and the demo script with esbuild into edge/ui/dist/
+// (gitignored):
+//   edgehash-widget.js   the standalone widget, one script tag on any page or CDN
+//   demo.js              the demo page's gallery
+//   uiScripts.js         both as strings, the module edge/ui/routes.ts serves them from
+//   public/ort/          onnxruntime-web's browser files, served as static assets for hash="browser"
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build, type Plugin } from 'esbuild';
+import { ORT_SCRIPT } from './widget/browserHash.js';
+
+export const uiDir = path.dirname(fileURLToPath(import.meta.url));
+export const distDir = path.join(uiDir, 'dist');
+export const widgetFile = path.join(distDir, 'edgehash-widget.js');
+export const ortAssetsDir = path.join(distDir, 'public', 'ort');
+const ortDist = path.join(uiDir, '../../node_modules/onnxruntime-web/dist');
+export const ORT_FILES = [ORT_SCRIPT, 'ort-wasm-simd-threaded.wasm'];
+
+// The widget validates nothing (the server does), yet reuses constants and pure helpers from
+// schemas/, whose modules build zod schemas at load time. An inert stand-in for zod keeps zod's
+// ~60 KB (gzipped) out of the bundle; calling a schema method in the widget would get no validation.
+const zodStandIn: Plugin = {
+  name: 'zod-stand-in',
+  setup(b) {
+    b.onResolve({ filter: /^zod$/ }, () => ({ path: 'zod', namespace: 'zod-stand-in' }));
+    b.onLoad({ filter: /.*/, namespace: 'zod-stand-in' }, () => ({
+      contents: 'const z = new Proxy(function () {}, { get: () => z, apply: () => z }); export { z };',
+      loader: 'js',
+    }));
+  },
+};
+
+async function bundle(entry: string): Promise<string> {
+  const result = await build({
+    entryPoints: [path.join(uiDir, entry)],
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    target: ['chrome109', 'firefox115', 'safari16'],
+    write: false,
+    legalComments: 'none',
+    plugins: [zodStandIn],
+    logLevel: 'error',
+  });
+  return result.outputFiles[0].text;
+}
+
+export async function buildWidget(): Promise<{ bytes: number; gzipBytes: number }> {
+  const [widget, demo] = await Promise.all([bundle('widget/index.ts'), bundle('demo/gallery.ts')]);
+  await mkdir(ortAssetsDir, { recursive: true });
+  await Promise.all([
+    writeFile(widgetFile, widget),
+    writeFile(path.join(distDir, 'demo.js'), demo),
+    writeFile(
+      path.join(distDir, 'uiScripts.js'),
+      `export const widgetScript = ${JSON.stringify(widget)};\nexport const demoScript = ${JSON.stringify(demo)};\n`,
+    ),
+    ...ORT_FILES.map((file) => copyFile(path.join(ortDist, file), path.join(ortAssetsDir, file))),
+  ]);
+  return { bytes: Buffer.byteLength(widget), gzipBytes: gzipSync(widget, { level: 9 }).length };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const size = await buildWidget();
+  console.log(`edge/ui/dist/edgehash-widget.js: ${size.bytes} bytes, ${size.gzipBytes} gzipped`);
+}
