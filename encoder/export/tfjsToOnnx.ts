@@ -3,6 +3,7 @@
 // keep their tfjs (channels-last) shape; 4-D feature maps may live in ONNX's NCHW layout between
 // convolutions, and a Transpose is inserted only where a layer needs the other layout.
 import type * as tf from '@tensorflow/tfjs';
+import { attentionConverters } from './converters/attention.js';
 import { standardConverters } from './converters/standard.js';
 import { type Dim, OnnxGraph } from './onnxGraph.js';
 
@@ -45,7 +46,7 @@ export type LayerConverter = (
   outputShape: readonly (number | null)[],
 ) => Value;
 
-const converters = new Map<string, LayerConverter>(Object.entries(standardConverters));
+const converters = new Map<string, LayerConverter>(Object.entries({ ...standardConverters, ...attentionConverters }));
 
 /** Registers the converter for a tfjs layer class name. */
 export function registerConverter(className: string, convert: LayerConverter): void {

@@ -1,0 +1,63 @@
+// hybridHash (conv stem + attention stages) and every registered architecture export to ONNX and run
+// in onnxruntime-node with the tfjs model's outputs.
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeModel } from '../../../encoder/export/onnxGraph.js';
+import { OnnxHasher } from '../../../encoder/hash/onnxHasher.js';
+import { listArchitectures } from '../../../encoder/models/index.js';
+import { exportSmall, maxAbsDiff, randomizedModel, randomNormalBatch, signMismatches, tfjsOutputs } from './support.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const hashers: OnnxHasher[] = [];
+afterAll(async () => {
+  await Promise.all(hashers.map((h) => h.release()));
+});
+
+async function expectParity(architecture: string, options: Record<string, unknown>, inputSize: number, channels = 3) {
+  const model = randomizedModel(architecture, options, { bits: 16, inputSize, channels, seed: 5 });
+  const small = exportSmall(model);
+  const hasher = await OnnxHasher.create(small.onnx, small.card, { intraOpNumThreads: 1 });
+  hashers.push(hasher);
+  const n = 3;
+  const batch = randomNormalBatch(n * hasher.imageBytes, 8);
+  const expected = tfjsOutputs(model, batch, n);
+  const actual = await hasher.outputs(batch, n);
+  expect(maxAbsDiff(expected, actual)).toBeLessThan(1e-4);
+  expect(signMismatches(expected, actual, 1e-4)).toBe(0);
+  return small;
+}
+
+const small = { stemChannels: 4, widths: [8, 16], depths: [1, 1], heads: [2, 4] };
+
+describe('hybridHash export', () => {
+  it('global attention, position embedding, interaction convs, GELU MLP', async () => {
+    const exported = await expectParity('hybridHash', small, 16);
+    const ops = new Set(decodeModel(exported.onnx).graph!.node!.map((n) => n.opType));
+    for (const op of ['MatMul', 'Softmax', 'LayerNormalization', 'Erf', 'Reshape', 'Transpose', 'Add', 'Conv']) {
+      expect(ops, op).toContain(op);
+    }
+  });
+
+  it('block-local attention on an 8 x 8 token grid in blocks of 4, gray input, two blocks per stage', async () => {
+    await expectParity('hybridHash', { ...small, depths: [2, 1], blockSize: 4, stemStrides: 1 }, 16, 1);
+  });
+
+  it('without interaction and position embedding, linear outputs, odd input size', async () => {
+    await expectParity(
+      'hybridHash',
+      { ...small, interaction: false, positionEmbedding: false, outputActivation: 'linear' },
+      15,
+    );
+  });
+});
+
+describe('every architecture the encoder can train exports', () => {
+  for (const architecture of listArchitectures()) {
+    it(`${architecture} with its default options`, async () => {
+      await expectParity(architecture, {}, 16);
+    });
+  }
+});
