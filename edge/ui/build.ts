@@ -32,9 +32,10 @@ const zodStandIn: Plugin = {
   },
 };
 
-async function bundle(entry: string): Promise<string> {
+/** One minified standalone browser script (IIFE) of a TypeScript entry file. */
+export async function bundleForBrowser(entryPath: string): Promise<string> {
   const result = await build({
-    entryPoints: [path.join(uiDir, entry)],
+    entryPoints: [entryPath],
     bundle: true,
     minify: true,
     format: 'iife',
@@ -48,7 +49,9 @@ async function bundle(entry: string): Promise<string> {
 }
 
 export async function buildWidget(): Promise<{ bytes: number; gzipBytes: number }> {
-  const [widget, demo] = await Promise.all([bundle('widget/index.ts'), bundle('demo/gallery.ts')]);
+  const [widget, demo] = await Promise.all(
+    ['widget/index.ts', 'demo/gallery.ts'].map((entry) => bundleForBrowser(path.join(uiDir, entry))),
+  );
   await mkdir(ortAssetsDir, { recursive: true });
   await Promise.all([
     writeFile(widgetFile, widget),

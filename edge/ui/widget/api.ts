@@ -66,8 +66,9 @@ export class EdgehashApi {
     return this.json(this.url(`${API_PREFIX}/index`));
   }
 
-  async model(): Promise<ArrayBuffer> {
-    const response = await this.send(this.url(`${API_PREFIX}/model`));
+  /** The ONNX bytes of a version's model (immutable, so cached by the browser for good). */
+  async model(version: number): Promise<ArrayBuffer> {
+    const response = await this.send(this.url(`${API_PREFIX}/model`, { version: String(version) }));
     return response.arrayBuffer();
   }
 

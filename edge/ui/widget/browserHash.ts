@@ -44,7 +44,7 @@ export async function loadBrowserHasher(api: EdgehashApi, ortBase: string): Prom
   const index = await api.index();
   const card = index.model;
   if (!card) throw new Error(`index ${index.indexId} v${index.version} has no model card to hash with`);
-  const [ort, model] = await Promise.all([loadOrt(ortBase), api.model()]);
+  const [ort, model] = await Promise.all([loadOrt(ortBase), api.model(index.version)]);
   await checkModel(model, card);
   const session = await ort.InferenceSession.create(new Uint8Array(model), { executionProviders: ['wasm'] });
   const { input, output, bits } = card;
