@@ -34,6 +34,25 @@ export const errorCodes = [
 export const ErrorCode = z.enum(errorCodes);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
+/** The HTTP status each error code is served with. */
+export const errorStatus = {
+  empty_body: 400,
+  unsupported_media_type: 415,
+  invalid_image: 422,
+  image_too_large: 413,
+  body_too_large: 413,
+  invalid_code: 400,
+  invalid_parameter: 400,
+  invalid_cursor: 400,
+  unknown_version: 404,
+  no_active_index: 404,
+  not_found: 404,
+  unauthorized: 401,
+  forbidden_origin: 403,
+  rate_limited: 429,
+  index_unavailable: 503,
+} as const satisfies Record<ErrorCode, number>;
+
 export const ErrorResponse = z.object({
   error: z.object({ code: ErrorCode, message: z.string() }),
 });

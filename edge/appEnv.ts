@@ -1,0 +1,8 @@
+// The Hono environment every route and middleware shares.
+import type { WorkerEnv } from './env.js';
+import type { EdgeServices } from './services.js';
+
+export interface AppEnv {
+  Bindings: WorkerEnv;
+  Variables: { services: EdgeServices };
+}

@@ -1,0 +1,47 @@
+// One ONNX hash model in onnxruntime-web: model-input pixels -> normalized tensor (schemas/preprocess.ts)
+// -> model output -> packed code (schemas/codeTable.ts packCodes). Runs are serialized per session:
+// the single-threaded wasm backend runs one inference at a time anyway.
+import type * as ort from 'onnxruntime-web/wasm';
+import { packCodes } from '../../schemas/codeTable.js';
+import type { ModelCard } from '../../schemas/modelCard.js';
+import { imageValues, preprocessInto } from '../../schemas/preprocess.js';
+
+type Ort = typeof ort;
+
+export class ModelHasher {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly ort: Ort,
+    private readonly session: ort.InferenceSession,
+    readonly card: ModelCard,
+    readonly onnxBytes: number,
+  ) {}
+
+  static async create(runtime: Ort, card: ModelCard, onnx: Uint8Array): Promise<ModelHasher> {
+    const session = await runtime.InferenceSession.create(onnx, { executionProviders: ['wasm'] });
+    return new ModelHasher(runtime, session, card, onnx.byteLength);
+  }
+
+  /** The code of one image given as HWC bytes at the card's input size and channels. */
+  hash(pixels: Uint8Array): Promise<Uint8Array> {
+    const run = this.queue.then(() => this.run(pixels));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(pixels: Uint8Array): Promise<Uint8Array> {
+    const { input, output, bits } = this.card;
+    const values = new Float32Array(imageValues(input));
+    preprocessInto(input, pixels, values);
+    const tensor = new this.ort.Tensor('float32', values, [1, input.size, input.size, input.channels]);
+    const outputs = await this.session.run({ [input.name]: tensor });
+    const result = outputs[output.name];
+    if (!result || result.data.length !== bits) {
+      throw new Error(
+        `model ${this.card.modelId}: output ${output.name} has ${result?.data.length ?? 0} values, expected ${bits}`,
+      );
+    }
+    return packCodes(result.data as Float32Array, bits);
+  }
+}

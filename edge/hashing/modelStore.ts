@@ -1,0 +1,66 @@
+// The hash models of index versions, loaded from R2 on first use and shared by every version that
+// names the same model checksum. The ONNX file's SHA-256 and its card's checksum must both match the
+// manifest, so a version is only ever queried with the model its codes came from.
+import type { IndexManifest } from '../../schemas/manifest.js';
+import { ModelCard } from '../../schemas/modelCard.js';
+import { type IndexReader, IndexStoreError } from '../storage/indexReader.js';
+import { verifiedBytes } from '../storage/versionLoader.js';
+import { ModelHasher } from './modelHasher.js';
+import { onnxRuntime } from './ortRuntime.js';
+
+/** Models kept per isolate; a deployment serves one model, two while a re-encoded version rolls out. */
+const MAX_MODELS = 2;
+
+export class ModelStore {
+  private readonly models = new Map<string, Promise<ModelHasher>>();
+
+  constructor(
+    private readonly reader: IndexReader,
+    private readonly ortWasm: WebAssembly.Module,
+  ) {}
+
+  /** The model card of a version, or null for a code-only index. */
+  async card(manifest: IndexManifest): Promise<ModelCard | null> {
+    const { cardKey, checksum } = manifest.model;
+    if (!cardKey) return null;
+    const text = new TextDecoder().decode(await this.reader.bytes('r2', cardKey));
+    let card: ModelCard;
+    try {
+      card = ModelCard.parse(JSON.parse(text));
+    } catch (error) {
+      throw new IndexStoreError(`${cardKey}: ${error instanceof Error ? error.message : error}`);
+    }
+    if (card.onnx.checksum !== checksum || card.bits !== manifest.bits) {
+      throw new IndexStoreError(
+        `${cardKey}: describes ${card.onnx.checksum} at ${card.bits} bits, not the manifest's model`,
+      );
+    }
+    return card;
+  }
+
+  /** The hasher of a version's model, or null for a code-only index. */
+  hasher(manifest: IndexManifest): Promise<ModelHasher> | null {
+    const { key, checksum } = manifest.model;
+    if (!key) return null;
+    let model = this.models.get(checksum);
+    if (model) {
+      this.models.delete(checksum);
+    } else {
+      model = this.load(manifest, key);
+      model.catch(() => this.models.get(checksum) === model && this.models.delete(checksum));
+    }
+    this.models.set(checksum, model);
+    while (this.models.size > MAX_MODELS) this.models.delete(this.models.keys().next().value!);
+    return model;
+  }
+
+  private async load(manifest: IndexManifest, key: string): Promise<ModelHasher> {
+    const [card, onnx, runtime] = await Promise.all([
+      this.card(manifest),
+      verifiedBytes(this.reader, 'r2', key, manifest.model.checksum),
+      onnxRuntime(this.ortWasm),
+    ]);
+    if (!card) throw new IndexStoreError(`index version ${manifest.version} has a model but no model card`);
+    return ModelHasher.create(runtime, card, onnx);
+  }
+}

@@ -1,0 +1,34 @@
+// GET /v1/index: the active (or requested) version, its size and its model card.
+import { createRoute } from '@hono/zod-openapi';
+import { IndexResponse, SearchParams } from '../../schemas/api.js';
+import { errorResponses, json, router } from './router.js';
+
+const index = createRoute({
+  method: 'get',
+  path: '/index',
+  tags: ['index'],
+  summary: 'The served index version: bits, counts, model card',
+  request: { query: SearchParams.pick({ version: true }) },
+  responses: {
+    200: json(IndexResponse, 'the index version'),
+    ...errorResponses('invalid_parameter', 'unknown_version', 'no_active_index', 'index_unavailable'),
+  },
+});
+
+export const indexRoutes = router().openapi(index, async (c) => {
+  const services = c.var.services;
+  const requested = c.req.valid('query').version;
+  const [version, pointer] = await Promise.all([services.version(requested), services.pointer.get()]);
+  const { manifest } = version;
+  const body = {
+    indexId: manifest.indexId,
+    version: manifest.version,
+    previous: pointer?.version === manifest.version ? (pointer.previous ?? null) : null,
+    bits: manifest.bits,
+    count: manifest.count - version.tombstones.size,
+    shards: manifest.shards.length,
+    created: manifest.created,
+    model: await services.models.card(manifest),
+  };
+  return c.json(body, 200);
+});

@@ -1,0 +1,105 @@
+// POST /v1/search (by image) and GET /v1/search (by code).
+import { createRoute, z } from '@hono/zod-openapi';
+import {
+  MAX_IMAGE_BYTES,
+  MAX_IMAGE_PIXELS,
+  SearchByCodeParams,
+  SearchParams,
+  SearchResponse,
+} from '../../schemas/api.js';
+import { ApiError } from '../errors.js';
+import { decodeImage } from '../hashing/decodeImage.js';
+import { readImageBody } from '../hashing/imageBody.js';
+import { toModelPixels } from '../hashing/resize.js';
+import { parseQueryCode } from '../ranking/queryCode.js';
+import { pageTarget, searchPage } from '../ranking/searchPage.js';
+import { errorResponses, json, router } from './router.js';
+
+const imageBody = z.string().openapi({ type: 'string', format: 'binary' });
+
+const byImage = createRoute({
+  method: 'post',
+  path: '/search',
+  tags: ['search'],
+  summary: 'Search by image',
+  description:
+    'The image (JPEG or PNG) is decoded in the worker, resized and normalized as the model card says, hashed by ' +
+    "the index version's int8 ONNX model and ranked by Hamming distance. Send the bytes as the body, or as the " +
+    `file field \`image\` of a multipart/form-data body. At most ${MAX_IMAGE_BYTES} bytes and ${MAX_IMAGE_PIXELS} pixels.`,
+  request: {
+    query: SearchParams,
+    body: {
+      required: true,
+      content: {
+        'image/jpeg': { schema: imageBody },
+        'image/png': { schema: imageBody },
+        'application/octet-stream': { schema: imageBody },
+      },
+    },
+  },
+  responses: {
+    200: json(SearchResponse, 'ranked hits'),
+    ...errorResponses(
+      'empty_body',
+      'invalid_parameter',
+      'invalid_cursor',
+      'unsupported_media_type',
+      'invalid_image',
+      'image_too_large',
+      'body_too_large',
+      'unknown_version',
+      'no_active_index',
+      'rate_limited',
+      'index_unavailable',
+    ),
+  },
+});
+
+const byCode = createRoute({
+  method: 'get',
+  path: '/search',
+  tags: ['search'],
+  summary: 'Search by code',
+  description: 'For clients that hash in the browser (GET /v1/model): the code in hex or base64url.',
+  request: { query: SearchByCodeParams },
+  responses: {
+    200: json(SearchResponse, 'ranked hits'),
+    ...errorResponses(
+      'invalid_code',
+      'invalid_parameter',
+      'invalid_cursor',
+      'unknown_version',
+      'no_active_index',
+      'rate_limited',
+      'index_unavailable',
+    ),
+  },
+});
+
+export const searchRoutes = router()
+  .openapi(byImage, async (c) => {
+    const params = c.req.valid('query');
+    const services = c.var.services;
+    const target = pageTarget(params);
+    const bytes = await readImageBody(c.req.raw, MAX_IMAGE_BYTES);
+    const version = await services.version(target.version);
+    const hasher = services.models.hasher(version.manifest);
+    if (!hasher) {
+      throw new ApiError('not_found', `index version ${version.version} has no model; search it by code`);
+    }
+    const decodeStart = performance.now();
+    const image = decodeImage(bytes, MAX_IMAGE_PIXELS);
+    const decodeMs = performance.now() - decodeStart;
+    const model = await hasher;
+    const hashStart = performance.now();
+    const code = await model.hash(toModelPixels(image, model.card.input));
+    const timing = { decodeMs, hashMs: performance.now() - hashStart };
+    return c.json(await searchPage(services, version, code, { ...params, offset: target.offset }, timing), 200);
+  })
+  .openapi(byCode, async (c) => {
+    const params = c.req.valid('query');
+    const target = pageTarget(params);
+    const version = await c.var.services.version(target.version);
+    const code = parseQueryCode(params.code, version.bits);
+    return c.json(await searchPage(c.var.services, version, code, { ...params, offset: target.offset }), 200);
+  });

@@ -1,0 +1,90 @@
+// Everything a request needs that outlives it, built once per isolate from the env bindings: the
+// store reader, the pointer cache, the version cache, the models, the merger and the rate limiter.
+import type { IndexManifest } from '../schemas/manifest.js';
+import { DEFAULT_INDEX_ID } from '../schemas/storage.js';
+import { ResultMerger } from '../wasm/codeTable.js';
+import { type EdgeSettings, readSettings, type WorkerEnv } from './env.js';
+import { ApiError } from './errors.js';
+import { ModelStore } from './hashing/modelStore.js';
+import { TokenBuckets } from './middleware/tokenBuckets.js';
+import { IndexReader } from './storage/indexReader.js';
+import type { LoadedVersion } from './storage/loadedVersion.js';
+import { PointerCache } from './storage/pointerCache.js';
+import { VersionCache } from './storage/versionCache.js';
+import { loadVersion } from './storage/versionLoader.js';
+
+/** The compiled wasm modules the worker imports (workerd cannot compile wasm at run time). */
+export interface WasmModules {
+  kernel: WebAssembly.Module;
+  ort: WebAssembly.Module;
+}
+
+export class EdgeServices {
+  readonly settings: EdgeSettings;
+  readonly reader: IndexReader;
+  readonly pointer: PointerCache;
+  readonly versions: VersionCache;
+  readonly models: ModelStore;
+  readonly rateLimiter: TokenBuckets;
+  private merger: Promise<ResultMerger> | undefined;
+  // Manifests are immutable: a version's is read once (a few KB each; unknown versions are not kept).
+  private readonly manifests = new Map<number, Promise<IndexManifest | null>>();
+
+  constructor(
+    env: WorkerEnv,
+    private readonly wasm: WasmModules,
+  ) {
+    this.settings = readSettings(env, DEFAULT_INDEX_ID);
+    this.reader = new IndexReader(env.EDGEHASH_KV, env.EDGEHASH_R2, this.settings.indexId);
+    this.pointer = new PointerCache(this.reader, this.settings.pointerTtlMs);
+    this.versions = new VersionCache(this.settings.cacheBudgetBytes, (version) => this.loadVersion(version));
+    this.models = new ModelStore(this.reader, wasm.ort);
+    this.rateLimiter = new TokenBuckets(this.settings.rateLimitPerMinute);
+  }
+
+  resultMerger(): Promise<ResultMerger> {
+    this.merger ??= ResultMerger.create(this.wasm.kernel);
+    return this.merger;
+  }
+
+  /** The version number a request reads: the one it names, else the active one. */
+  async versionNumber(requested?: number): Promise<number> {
+    if (requested !== undefined) return requested;
+    const pointer = await this.pointer.get();
+    if (!pointer) {
+      throw new ApiError('no_active_index', `index "${this.settings.indexId}" has no active version; publish one`);
+    }
+    return pointer.version;
+  }
+
+  /** The loaded version a request pins for its whole duration. */
+  async version(requested?: number): Promise<LoadedVersion> {
+    return this.versions.get(await this.versionNumber(requested));
+  }
+
+  /** A version's manifest, or null when the index has no such version. */
+  manifest(version: number): Promise<IndexManifest | null> {
+    let manifest = this.manifests.get(version);
+    if (!manifest) {
+      manifest = this.reader.manifest(version);
+      this.manifests.set(version, manifest);
+      manifest.then(
+        (found) => found || this.manifests.delete(version),
+        () => this.manifests.delete(version),
+      );
+    }
+    return manifest;
+  }
+
+  /** The manifest a request reads, without loading the version's tables. */
+  async requireManifest(requested?: number): Promise<IndexManifest> {
+    const version = await this.versionNumber(requested);
+    const manifest = await this.manifest(version);
+    if (!manifest) throw new ApiError('unknown_version', `index "${this.settings.indexId}" has no version ${version}`);
+    return manifest;
+  }
+
+  private async loadVersion(version: number): Promise<LoadedVersion> {
+    return loadVersion(this.reader, this.wasm.kernel, await this.requireManifest(version));
+  }
+}

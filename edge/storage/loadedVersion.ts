@@ -1,0 +1,105 @@
+// One index version held in isolate memory: its manifest, its shards as kernel tables, and (loaded
+// on first use) each shard's metadata. Immutable once built, so a request that holds it sees one
+// version from start to end whatever the pointer does meanwhile.
+import type { ItemMetadata } from '../../schemas/item.js';
+import type { IndexManifest, ShardEntry } from '../../schemas/manifest.js';
+import type { CodeTable } from '../../wasm/codeTable.js';
+import type { MetadataLines } from './metadataLines.js';
+
+export interface LoadedShard {
+  entry: ShardEntry;
+  table: CodeTable;
+}
+
+export interface ItemLocation {
+  shard: number;
+  position: number;
+}
+
+export type MetadataLoader = (entry: ShardEntry) => Promise<MetadataLines | null>;
+
+export class LoadedVersion {
+  readonly tombstones: ReadonlySet<number>;
+  private readonly metadata = new Map<number, Promise<MetadataLines | null>>();
+  private readonly metadataBytes = new Map<number, number>();
+  private readonly rows = new Map<number, Uint8Array>();
+
+  constructor(
+    readonly manifest: IndexManifest,
+    readonly shards: readonly LoadedShard[],
+    private readonly loadMetadata: MetadataLoader,
+  ) {
+    this.tombstones = new Set(manifest.tombstones);
+  }
+
+  get version(): number {
+    return this.manifest.version;
+  }
+
+  get bits(): number {
+    return this.manifest.bits;
+  }
+
+  /** Isolate memory this version holds now (tables, metadata and item codes loaded so far). */
+  get memoryBytes(): number {
+    let bytes = 0;
+    for (const shard of this.shards) bytes += shard.table.memoryBytes;
+    for (const size of this.metadataBytes.values()) bytes += size;
+    for (const rows of this.rows.values()) bytes += rows.byteLength;
+    return bytes;
+  }
+
+  /** Where item `id` sits, or null when no shard has it or it is tombstoned. */
+  locate(id: number): ItemLocation | null {
+    if (this.tombstones.has(id)) return null;
+    for (let shard = 0; shard < this.shards.length; shard++) {
+      const { table } = this.shards[shard];
+      let lo = 0;
+      let hi = table.count - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const at = table.idAt(mid);
+        if (at === id) return { shard, position: mid };
+        if (at < id) lo = mid + 1;
+        else hi = mid - 1;
+      }
+    }
+    return null;
+  }
+
+  /** The stored code of an item (the shard's codes are unpacked once, on the first such lookup). */
+  code(location: ItemLocation): Uint8Array {
+    let rows = this.rows.get(location.shard);
+    if (!rows) {
+      rows = this.shards[location.shard].table.codes();
+      this.rows.set(location.shard, rows);
+    }
+    const bpc = this.bits / 8;
+    return rows.slice(location.position * bpc, (location.position + 1) * bpc);
+  }
+
+  /** Metadata of the items at these locations; items without metadata are absent from the map. */
+  async metadataOf(locations: readonly ItemLocation[]): Promise<Map<ItemLocation, ItemMetadata>> {
+    const found = new Map<ItemLocation, ItemMetadata>();
+    for (const location of locations) {
+      const lines = await this.shardMetadata(location.shard);
+      const item = lines?.at(location.position);
+      if (item) found.set(location, item);
+    }
+    return found;
+  }
+
+  private shardMetadata(shard: number): Promise<MetadataLines | null> {
+    let lines = this.metadata.get(shard);
+    if (!lines) {
+      const entry = this.shards[shard].entry;
+      lines = entry.metadata ? this.loadMetadata(entry) : Promise.resolve(null);
+      lines.then(
+        (loaded) => this.metadataBytes.set(shard, loaded?.memoryBytes ?? 0),
+        () => this.metadata.delete(shard),
+      );
+      this.metadata.set(shard, lines);
+    }
+    return lines;
+  }
+}
