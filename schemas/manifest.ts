@@ -2,6 +2,7 @@
 // reads it; both validate with this schema.
 import { z } from 'zod';
 import { MAX_BITS } from './codeTable.js';
+import { ItemId } from './item.js';
 
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256');
 export const IndexId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lowercase letters, digits, - and _, at most 64');
@@ -28,6 +29,11 @@ export const ShardEntry = z.object({
   checksum: Sha256Hex,
   /** Item metadata for the shard's ids (JSONL of ItemMetadata, in id order), in R2. */
   metadata: StoredFile.optional(),
+  /** Smallest and largest item id in the shard (absent when empty or in older manifests). */
+  ids: z
+    .object({ first: ItemId, last: ItemId })
+    .refine((r) => r.first <= r.last, { message: 'first must not exceed last' })
+    .optional(),
 });
 export type ShardEntry = z.infer<typeof ShardEntry>;
 

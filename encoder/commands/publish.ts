@@ -1,0 +1,37 @@
+import { jobShards, requireFinishedJob } from '../encode/job.js';
+import { indexIdOf, positiveInt, printEvent, storeOptions, storeUsage, withStores } from '../publish/cliStores.js';
+import { DEFAULT_KEEP, DEFAULT_KV_SHARD_MAX_BYTES, publishVersion } from '../publish/publish.js';
+import { fileBytes } from '../publish/shardFiles.js';
+import { type Command, requireString } from './command.js';
+
+const usage = `publish --job DIR [--keep N] [--no-activate] [--kv-shard-max-bytes N] ${storeUsage}`;
+
+export const command: Command = {
+  usage,
+  options: {
+    job: { type: 'string' },
+    keep: { type: 'string' },
+    'no-activate': { type: 'boolean', default: false },
+    'kv-shard-max-bytes': { type: 'string' },
+    ...storeOptions,
+  },
+  async run(values) {
+    const dir = requireString(values, 'job', usage);
+    const job = await requireFinishedJob(dir);
+    const kvShardMaxBytes =
+      values['kv-shard-max-bytes'] === '0' ? 0 : positiveInt(values, 'kv-shard-max-bytes', DEFAULT_KV_SHARD_MAX_BYTES);
+    const card = await fileBytes(job.model.card)();
+    const result = await withStores(values, (stores) =>
+      publishVersion(stores, {
+        indexId: indexIdOf(values),
+        shards: jobShards(dir, job),
+        model: { onnx: fileBytes(job.model.onnx), card },
+        keep: positiveInt(values, 'keep', DEFAULT_KEEP),
+        activate: values['no-activate'] !== true,
+        kvShardMaxBytes,
+        onProgress: printEvent,
+      }),
+    );
+    console.log(JSON.stringify({ version: result.version, count: result.manifest.count, active: result.pointer }));
+  },
+};

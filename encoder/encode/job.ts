@@ -1,0 +1,123 @@
+// The encode job directory: job.json (what is being encoded, with which model, and every finished
+// shard) next to the shard files. Every file is written to a temporary name and renamed, and a shard
+// is recorded in job.json only after its files are in place, so a kill at any moment loses at most
+// the shard in flight and never leaves a half-written file under a final name.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { Sha256Hex } from '../../schemas/manifest.js';
+import { UsageError } from '../commands/command.js';
+import { fileBytes, type ShardInput, type Thumbnail } from '../publish/shardFiles.js';
+
+export const JOB_FILE = 'job.json';
+
+export const SourceSpec = z.object({
+  kind: z.enum(['folder', 'list', 'cifar10', 'cifar10-jpg', 'idx', 'files']),
+  /** Folder, list file, CIFAR-10 batch file or folder, IDX image file, or text file of paths/URLs. */
+  path: z.string().min(1),
+  /** IDX label file, or the folder a list file's relative paths start from. */
+  labels: z.string().optional(),
+  root: z.string().optional(),
+});
+export type SourceSpec = z.infer<typeof SourceSpec>;
+
+export const JobShard = z.object({
+  index: z.number().int().min(0),
+  /** Files relative to the job directory. */
+  table: z.string(),
+  metadata: z.string(),
+  thumbnails: z.string().optional(),
+  count: z.number().int().min(0),
+  /** Position in the collection of the shard's first item (items before it are in earlier shards). */
+  start: z.number().int().min(0),
+  /** Collection positions the shard covers (count plus skipped). */
+  items: z.number().int().min(0),
+  skipped: z.number().int().min(0),
+  checksum: Sha256Hex,
+});
+export type JobShard = z.infer<typeof JobShard>;
+
+export const EncodeJob = z.object({
+  format: z.literal('edgehash-encode-job-1'),
+  source: SourceSpec,
+  model: z.object({
+    id: z.string(),
+    onnx: z.string(),
+    card: z.string(),
+    checksum: Sha256Hex,
+    bits: z.number().int(),
+  }),
+  /** Item ids are firstId + position in the collection, so a re-run assigns the same ids. */
+  firstId: z.number().int().min(0),
+  shardSize: z.number().int().positive(),
+  thumbnails: z.boolean(),
+  onError: z.enum(['fail', 'skip']),
+  /** When set, only these collection positions are encoded, with these ids (re-encoding a version). */
+  selection: z.string().optional(),
+  shards: z.array(JobShard),
+  /** Collection size, once the last shard is written. */
+  total: z.number().int().min(0).optional(),
+  done: z.boolean(),
+});
+export type EncodeJob = z.infer<typeof EncodeJob>;
+
+export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  const temp = `${file}.tmp-${process.pid}`;
+  await writeFile(temp, data);
+  await rename(temp, file);
+}
+
+export async function readJob(dir: string): Promise<EncodeJob | null> {
+  const file = path.join(dir, JOB_FILE);
+  if (!existsSync(file)) return null;
+  const parsed = EncodeJob.safeParse(JSON.parse(await readFile(file, 'utf8')));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(`${file}: not an encode job (${issue?.path.join('.')}: ${issue?.message})`);
+  }
+  return parsed.data;
+}
+
+export async function requireFinishedJob(dir: string): Promise<EncodeJob> {
+  const job = await readJob(dir);
+  if (job === null) throw new UsageError(`${dir}: no ${JOB_FILE}; run edgehash encode first`);
+  if (!job.done) throw new UsageError(`${dir}: the encode job is not finished; re-run edgehash encode to finish it`);
+  return job;
+}
+
+export async function writeJob(dir: string, job: EncodeJob): Promise<void> {
+  await writeFileAtomic(path.join(dir, JOB_FILE), `${JSON.stringify(EncodeJob.parse(job), null, 1)}\n`);
+}
+
+/** Removes temporary files a killed run left behind. */
+export async function removeTemporaries(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const sub of ['', 'shards', 'thumbnails']) {
+    const folder = path.join(dir, sub);
+    if (!existsSync(folder)) continue;
+    for (const name of await readdir(folder)) {
+      if (name.includes('.tmp-')) await rm(path.join(folder, name), { recursive: true, force: true });
+    }
+  }
+}
+
+async function* thumbnailsIn(folder: string): AsyncIterable<Thumbnail> {
+  const names = (await readdir(folder)).filter((n) => n.endsWith('.jpg'));
+  names.sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10));
+  for (const name of names) {
+    yield { id: Number.parseInt(name, 10), jpeg: new Uint8Array(await readFile(path.join(folder, name))) };
+  }
+}
+
+/** The job's shards as publish inputs, each file read only when published. */
+export function jobShards(dir: string, job: EncodeJob): ShardInput[] {
+  return job.shards
+    .filter((s) => s.count > 0)
+    .map((s) => ({
+      name: path.join(dir, s.table),
+      table: fileBytes(path.join(dir, s.table)),
+      metadata: fileBytes(path.join(dir, s.metadata)),
+      thumbnails: s.thumbnails ? () => thumbnailsIn(path.join(dir, s.thumbnails!)) : undefined,
+    }));
+}

@@ -1,0 +1,67 @@
+// Retention: keep the newest N versions and always the active one; delete the other manifests, then
+// every shard and metadata file of the index that no retained manifest references (which also sweeps
+// files left by interrupted publishes), and model files only the deleted versions used.
+// Assumes one publisher per index at a time: a concurrent publish's not-yet-manifested uploads would
+// look unreferenced.
+import type { IndexManifest } from '../../schemas/manifest.js';
+import { storageKeys } from '../../schemas/storage.js';
+import { manifestFiles } from './files.js';
+import type { IndexStores } from './store.js';
+import { manifestVersions, PublishError, readManifest, readPointer } from './versions.js';
+
+export interface PruneResult {
+  /** Versions whose manifests were deleted. */
+  versions: number[];
+  /** Files deleted (shards, metadata, models, cards). */
+  files: number;
+}
+
+const indexPrefix = (indexId: string) => `indexes/${indexId}/`;
+
+function referencedKeys(manifests: readonly IndexManifest[]): Set<string> {
+  return new Set(manifests.flatMap((m) => manifestFiles(m).map((f) => f.key)));
+}
+
+/** Manifests of every other index in the stores (they may share model files with this one). */
+async function otherIndexManifests(stores: IndexStores, indexId: string): Promise<IndexManifest[]> {
+  const keys = await stores.kv.list('indexes/');
+  const others = keys
+    .map((k) => /^indexes\/([^/]+)\/manifests\/(\d+)\.json$/.exec(k))
+    .filter((m) => m !== null && m[1] !== indexId);
+  return Promise.all(others.map((m) => readManifest(stores, m![1], Number(m![2]))));
+}
+
+export async function pruneVersions(stores: IndexStores, indexId: string, keep: number): Promise<PruneResult> {
+  if (!Number.isInteger(keep) || keep < 1) throw new PublishError(`keep must be a positive integer, got ${keep}`);
+  const versions = await manifestVersions(stores, indexId);
+  const active = (await readPointer(stores, indexId))?.version;
+  const retained = new Set(versions.slice(-keep));
+  if (active !== undefined) retained.add(active);
+  const removed = versions.filter((v) => !retained.has(v));
+  const retainedManifests = await Promise.all([...retained].map((v) => readManifest(stores, indexId, v)));
+  const removedManifests = await Promise.all(removed.map((v) => readManifest(stores, indexId, v)));
+  const manifestKeys = removed.map((v) => storageKeys.manifest(indexId, v));
+  await stores.kv.delete(manifestKeys);
+  await stores.r2.delete(manifestKeys);
+
+  const keepKeys = referencedKeys(retainedManifests);
+  let files = 0;
+  for (const store of [stores.kv, stores.r2]) {
+    const stale = [
+      ...(await store.list(`${indexPrefix(indexId)}shards/`)),
+      ...(await store.list(`${indexPrefix(indexId)}metadata/`)),
+    ].filter((k) => !keepKeys.has(k));
+    await store.delete(stale);
+    files += stale.length;
+  }
+  const removedModels = new Set(
+    removedManifests.flatMap((m) => [m.model.key, m.model.cardKey]).filter((k) => k !== undefined),
+  );
+  if (removedModels.size > 0) {
+    const stillUsed = referencedKeys([...retainedManifests, ...(await otherIndexManifests(stores, indexId))]);
+    const stale = [...removedModels].filter((k) => !stillUsed.has(k));
+    await stores.r2.delete(stale);
+    files += stale.length;
+  }
+  return { versions: removed, files };
+}
