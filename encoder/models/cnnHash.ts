@@ -1,8 +1,13 @@
 // The small CNN baseline: conv blocks (3x3 conv + BN + ReLU + 2x2 max-pool) at widths 32-64-128, global
 // average pool, an optional hidden dense layer, and the hash layer Dense(bits) + tanh.
+// DAH (seed 002, "a CNN with an attention module") is the same network with channel + spatial
+// attention (CBAM, cbam.ts) after every block ('every'), the last one ('last'), or none (ablation).
 import * as tf from '@tensorflow/tfjs';
+import { ChannelAttention, SpatialAttention } from './cbam.js';
 import {
+  choiceOption,
   integerListOption,
+  isPositiveInteger,
   numberOption,
   type OutputActivation,
   outputActivationOption,
@@ -18,13 +23,24 @@ export interface CnnHashOptions {
   /** Dropout before the hash layer (training only); 0 for none. */
   dropout: number;
   outputActivation: OutputActivation;
+  /** Where CBAM attention follows a conv block. */
+  attention: CnnAttention;
+  /** Channel attention MLP width is channels / reduction. */
+  reduction: number;
+  /** Spatial attention conv side (odd). */
+  spatialKernel: number;
 }
+
+export type CnnAttention = 'none' | 'last' | 'every';
 
 export const CNN_HASH_DEFAULTS: Readonly<CnnHashOptions> = Object.freeze({
   widths: [32, 64, 128],
   hidden: 256,
   dropout: 0,
   outputActivation: 'tanh',
+  attention: 'none',
+  reduction: 8,
+  spatialKernel: 7,
 });
 
 export function resolveCnnHashOptions(options: Record<string, unknown> | undefined): CnnHashOptions {
@@ -34,6 +50,9 @@ export function resolveCnnHashOptions(options: Record<string, unknown> | undefin
     hidden: numberOption(options, 'hidden', d.hidden, (v) => Number.isInteger(v) && v >= 0),
     dropout: numberOption(options, 'dropout', d.dropout, (v) => v >= 0 && v < 1),
     outputActivation: outputActivationOption(options),
+    attention: choiceOption(options, 'attention', ['none', 'last', 'every'] as const, d.attention),
+    reduction: numberOption(options, 'reduction', d.reduction, isPositiveInteger),
+    spatialKernel: numberOption(options, 'spatialKernel', d.spatialKernel, (v) => isPositiveInteger(v) && v % 2 === 1),
   };
 }
 
@@ -65,6 +84,16 @@ export function buildCnnHash(config: HashModelConfig): HashModel {
     );
     x = apply(tf.layers.batchNormalization({ name: `${block}_bn` }), x);
     x = apply(tf.layers.reLU({ name: `${block}_relu` }), x);
+    if (o.attention === 'every' || (o.attention === 'last' && i === o.widths.length - 1)) {
+      x = apply(
+        new ChannelAttention({ name: `${block}_channel_attention`, reduction: o.reduction, seed: nextSeed() }),
+        x,
+      );
+      x = apply(
+        new SpatialAttention({ name: `${block}_spatial_attention`, kernelSize: o.spatialKernel, seed: nextSeed() }),
+        x,
+      );
+    }
     // Pool only while the grid is at least 2x2 so small inputs still build.
     if (side >= 2) {
       x = apply(tf.layers.maxPooling2d({ name: `${block}_pool`, poolSize: 2, strides: 2 }), x);
@@ -80,5 +109,10 @@ export function buildCnnHash(config: HashModelConfig): HashModel {
     tf.layers.dense({ name: 'hash', units: config.bits, activation: o.outputActivation, kernelInitializer: glorot() }),
     x,
   );
-  return { config, net: tf.model({ inputs: input, outputs: output, name: 'cnnHash' }) };
+  return { config, net: tf.model({ inputs: input, outputs: output, name: config.architecture }) };
+}
+
+/** DAH: cnnHash with attention after every block unless the options say otherwise. */
+export function buildDahNet(config: HashModelConfig): HashModel {
+  return buildCnnHash({ ...config, options: { attention: 'every', ...config.options } });
 }

@@ -6,7 +6,7 @@
 // `widths [128, 256, 512], heads [4, 8, 16], depths [2, 2, 15]` here, but its attention is global over
 // with `blockSize: 14` for NesT's block-local attention (global attention on 56 x 56 tokens is costly).
 import * as tf from '@tensorflow/tfjs';
-import { LearnedPositionEmbedding, MultiHeadSelfAttention } from './layers.js';
+import { LearnedPositionEmbedding } from './layers.js';
 import {
   booleanOption,
   integerListOption,
@@ -16,6 +16,7 @@ import {
   outputActivationOption,
   seedSequence,
 } from './options.js';
+import { glorotFrom, layerNorm, transformerBlock } from './transformerBlock.js';
 import type { HashModel, HashModelConfig } from './types.js';
 
 export interface HybridHashOptions {
@@ -87,13 +88,9 @@ const apply = (layer: tf.layers.Layer, x: Symbolic | Symbolic[]) => layer.apply(
 export function buildHybridHash(config: HashModelConfig): HashModel {
   const o = resolveHybridHashOptions(config.options);
   const nextSeed = seedSequence(config.seed);
-  const glorot = () => {
-    const seed = nextSeed();
-    return tf.initializers.glorotUniform(seed === undefined ? {} : { seed });
-  };
+  const glorot = glorotFrom(nextSeed);
   const conv = (name: string, filters: number, strides: number, useBias = false) =>
     tf.layers.conv2d({ name, filters, kernelSize: 3, strides, padding: 'same', useBias, kernelInitializer: glorot() });
-  const layerNorm = (name: string) => tf.layers.layerNormalization({ name, axis: -1, epsilon: 1e-6 });
 
   const input = tf.input({ shape: [config.inputSize, config.inputSize, config.channels], name: 'image' });
 
@@ -128,28 +125,14 @@ export function buildHybridHash(config: HashModelConfig): HashModel {
       x = apply(new LearnedPositionEmbedding({ name: `${stage}_position`, tokens, dim: width, seed: nextSeed() }), x);
     }
     for (let b = 0; b < o.depths[s]; b++) {
-      const block = `${stage}_block${b + 1}`;
-      // Pre-norm transformer block: x + MHSA(LN(x)), then x + MLP(LN(x)).
-      let y = apply(layerNorm(`${block}_norm1`), x);
-      y = apply(
-        new MultiHeadSelfAttention({
-          name: `${block}_attention`,
-          dim: width,
-          heads: o.heads[s],
-          ...(local ? { blockSize: o.blockSize } : {}),
-          seed: nextSeed(),
-        }),
-        y,
-      );
-      x = apply(tf.layers.add({ name: `${block}_residual1` }), [x, y]);
-      y = apply(layerNorm(`${block}_norm2`), x);
-      const hidden = Math.round(width * o.mlpRatio);
-      y = apply(
-        tf.layers.dense({ name: `${block}_mlp1`, units: hidden, activation: 'gelu', kernelInitializer: glorot() }),
-        y,
-      );
-      y = apply(tf.layers.dense({ name: `${block}_mlp2`, units: width, kernelInitializer: glorot() }), y);
-      x = apply(tf.layers.add({ name: `${block}_residual2` }), [x, y]);
+      x = transformerBlock(x, {
+        name: `${stage}_block${b + 1}`,
+        width,
+        heads: o.heads[s],
+        mlpRatio: o.mlpRatio,
+        ...(local ? { blockSize: o.blockSize } : {}),
+        nextSeed,
+      });
     }
     x = apply(tf.layers.reshape({ name: `${stage}_to_grid`, targetShape: [side, side, width] }), x);
     if (o.interaction) {

@@ -1,23 +1,35 @@
-// Model registry: one file per architecture (MA-Swin, ViT, DAH slot in the same way).
-import { buildCnnHash } from './cnnHash.js';
+// Model registry: one file per architecture (MA-Swin slots in the same way).
+import { buildCnnHash, buildDahNet } from './cnnHash.js';
 import { buildHybridHash } from './hybridHash.js';
 import type { HashModel, HashModelConfig } from './types.js';
+import { buildVitHash } from './vitHash.js';
 
-export { buildCnnHash, CNN_HASH_DEFAULTS, type CnnHashOptions, resolveCnnHashOptions } from './cnnHash.js';
+export { ChannelAttention, SpatialAttention } from './cbam.js';
+export {
+  buildCnnHash,
+  buildDahNet,
+  CNN_HASH_DEFAULTS,
+  type CnnAttention,
+  type CnnHashOptions,
+  resolveCnnHashOptions,
+} from './cnnHash.js';
 export {
   buildHybridHash,
   HYBRID_HASH_DEFAULTS,
   type HybridHashOptions,
   resolveHybridHashOptions,
 } from './hybridHash.js';
-export { LearnedPositionEmbedding, MultiHeadSelfAttention } from './layers.js';
+export { ClassToken, FirstToken, LearnedPositionEmbedding, MultiHeadSelfAttention } from './layers.js';
 export type { HashModel, HashModelConfig } from './types.js';
+export { buildVitHash, resolveVitHashOptions, VIT_HASH_DEFAULTS, type VitHashOptions } from './vitHash.js';
 
 export type ModelBuilder = (config: HashModelConfig) => HashModel;
 
 const builders = new Map<string, ModelBuilder>([
   ['cnnHash', buildCnnHash],
+  ['dahNet', buildDahNet],
   ['hybridHash', buildHybridHash],
+  ['vitHash', buildVitHash],
 ]);
 
 export function createModel(config: HashModelConfig): HashModel {

@@ -3,14 +3,14 @@
 // cpu and wasm backends (batched matMul, reshape, transpose, split, softmax; no einsum).
 import * as tf from '@tensorflow/tfjs';
 
-type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
-type Kwargs = Record<string, unknown>;
+export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
+export type Kwargs = Record<string, unknown>;
 
-function singleInput(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+export function singleInput(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
   return Array.isArray(inputs) ? inputs[0] : inputs;
 }
 
-function singleShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+export function singleShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
   return Array.isArray(inputShape[0]) ? (inputShape[0] as tf.Shape) : (inputShape as tf.Shape);
 }
 
@@ -191,3 +191,75 @@ export class LearnedPositionEmbedding extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(LearnedPositionEmbedding);
+
+export interface ClassTokenConfig extends LayerArgs {
+  /** Token width C. */
+  dim: number;
+  seed?: number;
+}
+
+/** Prepends one learned token to [N, T, C] tokens: [N, T + 1, C] (ViT's class token). */
+export class ClassToken extends tf.layers.Layer {
+  static className = 'ClassToken';
+  readonly dim: number;
+  readonly seed: number | undefined;
+  private token!: tf.LayerVariable;
+
+  constructor(config: ClassTokenConfig) {
+    const { dim, seed, ...layerArgs } = config;
+    super(layerArgs);
+    this.dim = dim;
+    this.seed = seed;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = singleShape(inputShape);
+    if (shape.length !== 3 || shape[2] !== this.dim) {
+      throw new RangeError(`ClassToken expects [N, T, ${this.dim}], got [${shape.join(', ')}]`);
+    }
+    const init = tf.initializers.truncatedNormal({
+      stddev: 0.02,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
+    });
+    this.token = this.addWeight('token', [1, 1, this.dim], 'float32', init);
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, t, c] = singleShape(inputShape);
+    return [n, t === null ? null : t + 1, c];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const x = singleInput(inputs);
+      const token = tf.tile(this.token.read(), [x.shape[0], 1, 1]);
+      return tf.concat([token, x], 1);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = { ...super.getConfig(), dim: this.dim };
+    if (this.seed !== undefined) config.seed = this.seed;
+    return config;
+  }
+}
+tf.serialization.registerClass(ClassToken);
+
+/** Takes token 0 of [N, T, C]: [N, C] (the class token after the encoder). */
+export class FirstToken extends tf.layers.Layer {
+  static className = 'FirstToken';
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, , c] = singleShape(inputShape);
+    return [n, c];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const x = singleInput(inputs);
+      return tf.reshape(tf.slice(x, [0, 0, 0], [-1, 1, -1]), [x.shape[0], x.shape[2] as number]);
+    });
+  }
+}
+tf.serialization.registerClass(FirstToken);

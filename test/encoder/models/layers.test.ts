@@ -1,7 +1,13 @@
 // Custom layers: numerical gradient checks, shapes, attention semantics, and config round trips.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LearnedPositionEmbedding, MultiHeadSelfAttention } from '../../../encoder/models/layers.js';
+import { ChannelAttention, SpatialAttention } from '../../../encoder/models/cbam.js';
+import {
+  ClassToken,
+  FirstToken,
+  LearnedPositionEmbedding,
+  MultiHeadSelfAttention,
+} from '../../../encoder/models/layers.js';
 import { checkLayerGradients } from './gradientCheck.js';
 
 beforeAll(async () => {
@@ -102,5 +108,52 @@ describe('LearnedPositionEmbedding', () => {
     expect(tf.sum(tf.abs(a)).dataSync()[0]).toBeGreaterThan(0);
     expect(() => new LearnedPositionEmbedding({ tokens: 4, dim: 2 }).apply(tf.zeros([1, 3, 2]))).toThrow(RangeError);
     expect(layer.getConfig()).toMatchObject({ tokens: 3, dim: 2, seed: 2 });
+  });
+});
+
+describe('ClassToken and FirstToken', () => {
+  it('prepend one learned token and take it back out, with checked gradients', () => {
+    const layer = new ClassToken({ dim: 4, seed: 2 });
+    const x = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 5);
+    const y = layer.apply(x) as tf.Tensor;
+    expect(y.shape).toEqual([2, 4, 4]);
+    expect(layer.computeOutputShape([null, 3, 4])).toEqual([null, 4, 4]);
+    // Tokens 1..3 are the input unchanged; token 0 is the same learned vector for every sample.
+    expect(tf.slice(y, [0, 1, 0], [-1, 3, -1]).arraySync()).toEqual(x.arraySync());
+    const first = new FirstToken({}).apply(y) as tf.Tensor;
+    expect(first.shape).toEqual([2, 4]);
+    const rows = first.arraySync() as number[][];
+    expect(rows[0]).toEqual(rows[1]);
+    const { relativeError } = checkLayerGradients(layer, x);
+    expect(Object.keys(relativeError)).toHaveLength(2);
+    for (const [name, error] of Object.entries(relativeError)) expect(error, name).toBeLessThan(1e-2);
+  });
+});
+
+describe('CBAM attention (DAH)', () => {
+  it.each([
+    ['ChannelAttention', () => new ChannelAttention({ reduction: 2, seed: 3 }), 5],
+    ['SpatialAttention', () => new SpatialAttention({ kernelSize: 3, seed: 3 }), 3],
+  ] as const)('%s passes a numerical gradient check and keeps the shape', (_, make, tensors) => {
+    const layer = make();
+    const x = tf.randomNormal([2, 4, 4, 4], 0, 1, 'float32', 11);
+    expect((layer.apply(x) as tf.Tensor).shape).toEqual([2, 4, 4, 4]);
+    const { relativeError } = checkLayerGradients(layer, x);
+    expect(Object.keys(relativeError)).toHaveLength(tensors);
+    for (const [name, error] of Object.entries(relativeError)) expect(error, name).toBeLessThan(1e-2);
+  });
+
+  it('ChannelAttention scales whole channels and SpatialAttention whole positions, by factors in (0, 1)', () => {
+    const x = tf.onesLike(tf.randomNormal([1, 3, 3, 4], 0, 1, 'float32', 1));
+    const channel = new ChannelAttention({ reduction: 2, seed: 4 }).apply(x) as tf.Tensor4D;
+    const perChannel = tf.moments(channel, [0, 1, 2]);
+    expect(Math.max(...perChannel.variance.dataSync())).toBeLessThan(1e-12);
+    const spatial = new SpatialAttention({ kernelSize: 3, seed: 4 }).apply(x) as tf.Tensor4D;
+    const perPosition = tf.moments(spatial, [3]);
+    expect(Math.max(...perPosition.variance.dataSync())).toBeLessThan(1e-12);
+    for (const y of [channel, spatial]) {
+      const values = Array.from(y.dataSync());
+      expect(values.every((v) => v > 0 && v < 1)).toBe(true);
+    }
   });
 });

@@ -1,4 +1,4 @@
-// The model registry: both architectures build at 32 px, give [N, bits] outputs in [-1, 1], save and
+// The model registry: every architecture builds at 32 px, give [N, bits] outputs in [-1, 1], save and
 // load with their custom layers, and reject bad configs.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -27,25 +27,28 @@ function outputRange(y: tf.Tensor): [number, number] {
 
 describe('createModel', () => {
   it('lists the architectures', () => {
-    expect(listArchitectures()).toEqual(['cnnHash', 'hybridHash']);
+    expect(listArchitectures()).toEqual(['cnnHash', 'dahNet', 'hybridHash', 'vitHash']);
     expect(() => createModel({ ...base, architecture: 'resnet9000' })).toThrow(/unknown architecture/);
   });
 
-  it.each(['hybridHash', 'cnnHash'])('builds %s with its defaults at 32 px: [N, bits] in [-1, 1]', (architecture) => {
-    const model = createModel({ ...base, architecture });
-    expect(model.config.architecture).toBe(architecture);
-    expect(model.net.inputs[0].shape).toEqual([null, 32, 32, 3]);
-    const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 3);
-    const y = model.net.predict(x) as tf.Tensor;
-    expect(y.shape).toEqual([2, 16]);
-    const [lo, hi] = outputRange(y);
-    expect(lo).toBeGreaterThanOrEqual(-1);
-    expect(hi).toBeLessThanOrEqual(1);
-    expect(hi - lo).toBeGreaterThan(0);
-    console.log(`${architecture} default parameters at 32 px, 16 bits: ${model.net.countParams()}`);
-    tf.dispose([x, y]);
-    model.net.dispose();
-  });
+  it.each(['hybridHash', 'cnnHash', 'vitHash', 'dahNet'])(
+    'builds %s with its defaults at 32 px: [N, bits] in [-1, 1]',
+    (architecture) => {
+      const model = createModel({ ...base, architecture });
+      expect(model.config.architecture).toBe(architecture);
+      expect(model.net.inputs[0].shape).toEqual([null, 32, 32, 3]);
+      const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 3);
+      const y = model.net.predict(x) as tf.Tensor;
+      expect(y.shape).toEqual([2, 16]);
+      const [lo, hi] = outputRange(y);
+      expect(lo).toBeGreaterThanOrEqual(-1);
+      expect(hi).toBeLessThanOrEqual(1);
+      expect(hi - lo).toBeGreaterThan(0);
+      console.log(`${architecture} default parameters at 32 px, 16 bits: ${model.net.countParams()}`);
+      tf.dispose([x, y]);
+      model.net.dispose();
+    },
+  );
 
   it('is reproducible from the seed and differs across seeds', () => {
     const x = tf.randomNormal([1, 16, 16, 3], 0, 1, 'float32', 4);
@@ -101,8 +104,12 @@ describe('createModel', () => {
     ).toThrow(RangeError);
   });
 
-  it('hybridHash saves and loads with its custom layers, giving the same outputs', async () => {
-    const model = createModel({ ...base, inputSize: 16, architecture: 'hybridHash', options: smallHybrid });
+  it.each([
+    ['hybridHash', smallHybrid],
+    ['vitHash', { width: 16, depth: 1, heads: 2 }],
+    ['dahNet', { widths: [8, 16], hidden: 0 }],
+  ] as const)('%s saves and loads with its custom layers, giving the same outputs', async (architecture, options) => {
+    const model = createModel({ ...base, inputSize: 16, architecture, options });
     let saved: tf.io.ModelArtifacts | undefined;
     await model.net.save(
       tf.io.withSaveHandler(async (artifacts) => {
