@@ -4,8 +4,8 @@
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
-type TensorProto = onnxProto.onnx.ITensorProto;
-type NodeProto = onnxProto.onnx.INodeProto;
+export type TensorProto = onnxProto.onnx.ITensorProto;
+export type NodeProto = onnxProto.onnx.INodeProto;
 type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
 type AttributeProto = onnxProto.onnx.IAttributeProto;
 export type ModelProto = onnxProto.onnx.IModelProto;
@@ -22,7 +22,7 @@ export type AttributeValue = number | { f: number } | number[] | string;
 /** A dimension: a fixed size or a symbolic name (dynamic, e.g. the batch). */
 export type Dim = number | string;
 
-type TypedData = Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
+export type TypedData = Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
 
 function dataTypeOf(data: TypedData): number {
   if (data instanceof Float32Array) return DataType.FLOAT;
@@ -40,7 +40,31 @@ function attribute(name: string, value: AttributeValue): AttributeProto {
   return { name, type: T.FLOAT, f: value.f };
 }
 
-function valueInfo(name: string, elemType: number, dims: readonly Dim[]): ValueInfoProto {
+/** A constant tensor with its values as raw little-endian bytes. */
+export function tensorProto(name: string, data: TypedData, dims: readonly number[]): TensorProto {
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (size !== data.length) throw new RangeError(`tensor ${name}: ${data.length} values for dims [${dims}]`);
+  const rawData = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  return { name, dims: [...dims], dataType: dataTypeOf(data), rawData };
+}
+
+export function nodeProto(
+  opType: string,
+  name: string,
+  inputs: string[],
+  outputs: string[],
+  attributes: Record<string, AttributeValue> = {},
+): NodeProto {
+  return {
+    opType,
+    name,
+    input: inputs,
+    output: outputs,
+    attribute: Object.entries(attributes).map(([k, v]) => attribute(k, v)),
+  };
+}
+
+export function valueInfo(name: string, elemType: number, dims: readonly Dim[]): ValueInfoProto {
   return {
     name,
     type: {
@@ -81,17 +105,14 @@ export class OnnxGraph {
 
   /** Declares a graph output (reserved beforehand), copied from tensor `from`. */
   output(name: string, dims: readonly Dim[], from: string, elemType: number = DataType.FLOAT): void {
-    this.nodes.push({ opType: 'Identity', name: this.name(`${name}_node`), input: [from], output: [name] });
+    this.nodes.push(nodeProto('Identity', this.name(`${name}_node`), [from], [name]));
     this.outputs.push(valueInfo(name, elemType, dims));
   }
 
   /** Adds a constant tensor; returns its (fresh) name. */
   initializer(base: string, data: TypedData, dims: readonly number[]): string {
-    const size = dims.reduce((a, b) => a * b, 1);
-    if (size !== data.length) throw new RangeError(`initializer ${base}: ${data.length} values for dims [${dims}]`);
     const name = this.name(base);
-    const rawData = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-    this.initializers.push({ name, dims: [...dims], dataType: dataTypeOf(data), rawData });
+    this.initializers.push(tensorProto(name, data, dims));
     return name;
   }
 
@@ -111,13 +132,7 @@ export class OnnxGraph {
     outputs = [opType],
   ): string[] {
     const names = outputs.map((o) => this.name(o));
-    this.nodes.push({
-      opType,
-      name: this.name(`${names[0]}_node`),
-      input: inputs,
-      output: names,
-      attribute: Object.entries(attributes).map(([k, v]) => attribute(k, v)),
-    });
+    this.nodes.push(nodeProto(opType, this.name(`${names[0]}_node`), inputs, names, attributes));
     return names;
   }
 
@@ -155,7 +170,7 @@ export function decodeModel(bytes: Uint8Array): onnxProto.onnx.ModelProto {
 export function initializerValues(tensor: TensorProto): Float32Array | Int8Array {
   const raw = tensor.rawData;
   if (!raw) throw new Error(`initializer ${tensor.name} has no raw data`);
-  const bytes = raw.slice();
+  const bytes = new Uint8Array(raw); // a copy: decoded rawData may be a view into a larger Buffer
   if (tensor.dataType === DataType.FLOAT) return new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);
   if (tensor.dataType === DataType.INT8) return new Int8Array(bytes.buffer);
   throw new Error(`initializer ${tensor.name}: data type ${tensor.dataType} is not float or int8`);

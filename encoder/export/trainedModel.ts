@@ -4,12 +4,15 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelCard } from '../../schemas/modelCard.js';
+import { imageValues, preprocessInto } from '../../schemas/preprocess.js';
 import type { TrainConfig } from '../../schemas/trainConfig.js';
 import { resolveCnnHashOptions, resolveHybridHashOptions } from '../models/index.js';
+import { mulberry32, sampleIndices } from '../random.js';
 import { bestCheckpointDir, type prepareRun, type TrainerState } from '../train/trainer.js';
 import { exportHashModel } from './exportModel.js';
 import { writeFileAtomic } from './files.js';
 import { buildModelCard } from './modelCard.js';
+import { quantizeModel } from './quantize.js';
 
 type PreparedRun = Awaited<ReturnType<typeof prepareRun>>;
 
@@ -37,6 +40,8 @@ export interface ExportTrainedOptions {
   checkpointState: unknown;
   outDir: string;
   modelId: string;
+  /** Also write the int8 model; `calibrationImages` > 0 calibrates activations on that many training images. */
+  int8?: { calibrationImages?: number };
 }
 
 async function readJson(file: string): Promise<Record<string, unknown> | undefined> {
@@ -85,19 +90,51 @@ async function writeModel(outDir: string, stem: string, onnx: Uint8Array, card: 
   return { onnxPath, cardPath, card, onnx };
 }
 
-/** Exports the run's model (its weights already restored) in float32. */
+/** `count` training images (a seeded sample), preprocessed as the card says: the calibration set. */
+export function calibrationInputs(
+  run: PreparedRun,
+  input: ModelCard['input'],
+  count: number,
+  seed: number,
+): Float32Array {
+  const { dataset, split } = run;
+  const per = imageValues(input);
+  const picks = sampleIndices(split.train.length, Math.min(count, split.train.length), mulberry32(seed));
+  const out = new Float32Array(picks.length * per);
+  picks.forEach((p, r) => {
+    const i = split.train[p];
+    preprocessInto(input, dataset.pixels.subarray(i * per, (i + 1) * per), out, r * per);
+  });
+  return out;
+}
+
+/** Exports the run's model (its weights already restored) in float32, and in int8 on request. */
 export async function exportTrainedModel(options: ExportTrainedOptions): Promise<TrainedModelExport> {
   const { config, run, outDir, modelId } = options;
   const exported = exportHashModel(run.model);
   const resolve = optionResolvers[config.model.architecture];
-  const card = buildModelCard({
+  const cardSource = {
     modelId,
     config: run.model.config,
     onnx: { bytes: exported.onnx, ...exported },
     normalization: run.normalization,
     options: { ...(resolve ? resolve(config.model.options) : config.model.options) },
     training: await trainingBlock(config, run, options.checkpointDir, options.checkpointState),
-  });
+  };
+  const card = buildModelCard(cardSource);
   await mkdir(outDir, { recursive: true });
-  return { float: await writeModel(outDir, modelId, exported.onnx, card) };
+  const float = await writeModel(outDir, modelId, exported.onnx, card);
+  if (!options.int8) return { float };
+  const count = options.int8.calibrationImages ?? 0;
+  const inputs = count > 0 ? calibrationInputs(run, card.input, count, config.training.seed) : undefined;
+  const quantized = await quantizeModel(exported.onnx, {
+    calibration: inputs ? { inputs, count: inputs.length / imageValues(card.input) } : undefined,
+  });
+  const int8Card = buildModelCard({
+    ...cardSource,
+    modelId: `${modelId}.int8`,
+    onnx: { ...cardSource.onnx, bytes: quantized.onnx },
+    quantization: quantized.quantization,
+  });
+  return { float, int8: await writeModel(outDir, `${modelId}.int8`, quantized.onnx, int8Card) };
 }

@@ -48,6 +48,10 @@ export class OnnxHasher {
       interOpNumThreads: 1,
       executionProviders: options.executionProviders ?? ['cpu'],
       graphOptimizationLevel: 'all',
+      // onnxruntime-node would turn a weight-only int8 MatMul into MatMulNBits computing with int8
+      // activations (accuracy level 4); level 1 keeps float activations, as the card says and as
+      // onnxruntime-web computes, so the index and edge queries get the same codes.
+      extra: { session: { qdq_matmulnbits_accuracy_level: '1' } },
     });
     if (!session.inputNames.includes(card.input.name) || !session.outputNames.includes(card.output.name)) {
       await session.release();

@@ -1,6 +1,6 @@
 // cnnHash exported to ONNX runs in onnxruntime-node with the tfjs model's outputs and codes.
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { normalizationTable, normalizeInto } from '../../../encoder/data/augment.js';
 import { decodeModel } from '../../../encoder/export/onnxGraph.js';
 import { OnnxHasher } from '../../../encoder/hash/onnxHasher.js';
@@ -9,6 +9,7 @@ import { ModelCard } from '../../../schemas/modelCard.js';
 import { randomBytes } from '../../support/random.js';
 import {
   exportSmall,
+  hasherPool,
   maxAbsDiff,
   randomizedModel,
   randomNormalBatch,
@@ -21,16 +22,8 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const hashers: OnnxHasher[] = [];
-afterAll(async () => {
-  await Promise.all(hashers.map((h) => h.release()));
-});
-
-async function hasherFor(small: ReturnType<typeof exportSmall>) {
-  const hasher = await OnnxHasher.create(small.onnx, small.card, { intraOpNumThreads: 1 });
-  hashers.push(hasher);
-  return hasher;
-}
+const openHasher = hasherPool();
+const hasherFor = (small: ReturnType<typeof exportSmall>) => openHasher(small.onnx, small.card);
 
 const variants = [
   { name: 'two blocks, hidden layer, RGB', options: { widths: [4, 8], hidden: 16 }, inputSize: 16, channels: 3 },

@@ -85,10 +85,56 @@ describe('edgehash export', () => {
     await hasher.release();
   });
 
+  it('with --int8 --calibrate also writes <id>.int8.onnx and its card; its codes stay close to float', async () => {
+    const { stdout } = await edgehash('export', '--config', configFile, '--out', 'q', '--int8', '--calibrate', '24');
+    expect(
+      stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).precision),
+    ).toEqual(['float32', 'int8']);
+    expect((await readdir(path.join(dir, 'q'))).sort()).toEqual([
+      'tiny_run.card.json',
+      'tiny_run.int8.card.json',
+      'tiny_run.int8.onnx',
+      'tiny_run.onnx',
+    ]);
+    const read = async (stem: string) => ({
+      card: ModelCard.parse(JSON.parse(await readFile(path.join(dir, 'q', `${stem}.card.json`), 'utf8'))),
+      onnx: path.join(dir, 'q', `${stem}.onnx`),
+    });
+    const float = await read('tiny_run');
+    const int8 = await read('tiny_run.int8');
+    expect(int8.card).toMatchObject({
+      modelId: 'tiny_run.int8',
+      precision: 'int8',
+      quantization: { weights: 'int8-per-channel-symmetric', activations: 'int8-static', calibrationImages: 24 },
+      input: float.card.input,
+      training: float.card.training,
+    });
+    expect((await readFile(int8.onnx)).length).toBeLessThan((await readFile(float.onnx)).length);
+    const images = (await loadCifarBinary(path.join(dir, 'cifar'))).pixels.subarray(0, 100 * 32 * 32 * 3);
+    const codes = await Promise.all(
+      [float, int8].map(async ({ card, onnx }) => {
+        const hasher = await OnnxHasher.create(onnx, card, { intraOpNumThreads: 1 });
+        const out = await hasher.hashPixels(images, 100);
+        await hasher.release();
+        return out;
+      }),
+    );
+    let differentBits = 0;
+    for (let i = 0; i < codes[0].length; i++) for (let x = codes[0][i] ^ codes[1][i]; x; x &= x - 1) differentBits++;
+    expect(differentBits / (100 * 16)).toBeLessThan(0.05);
+  });
+
   it('rejects a bad model id, a missing --out and a missing checkpoint with exit code 2', async () => {
     expect(await failure('export', '--config', configFile, '--out', 'm', '--model-id', 'Bad Id')).toMatchObject({
       code: 2,
-      stderr: expect.stringMatching(/--model-id Bad Id: lowercase letters/),
+      stderr: expect.stringMatching(/model id Bad Id: lowercase letters/),
+    });
+    expect(await failure('export', '--config', configFile, '--out', 'm', '--calibrate', '8')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--calibrate quantizes activations; it needs --int8/),
     });
     expect(await failure('export', '--config', configFile)).toMatchObject({
       code: 2,

@@ -1,26 +1,29 @@
 // hybridHash (conv stem + attention stages) and every registered architecture export to ONNX and run
 // in onnxruntime-node with the tfjs model's outputs.
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '../../../encoder/export/onnxGraph.js';
-import { OnnxHasher } from '../../../encoder/hash/onnxHasher.js';
 import { listArchitectures } from '../../../encoder/models/index.js';
-import { exportSmall, maxAbsDiff, randomizedModel, randomNormalBatch, signMismatches, tfjsOutputs } from './support.js';
+import {
+  exportSmall,
+  hasherPool,
+  maxAbsDiff,
+  randomizedModel,
+  randomNormalBatch,
+  signMismatches,
+  tfjsOutputs,
+} from './support.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const hashers: OnnxHasher[] = [];
-afterAll(async () => {
-  await Promise.all(hashers.map((h) => h.release()));
-});
+const openHasher = hasherPool();
 
 async function expectParity(architecture: string, options: Record<string, unknown>, inputSize: number, channels = 3) {
   const model = randomizedModel(architecture, options, { bits: 16, inputSize, channels, seed: 5 });
   const small = exportSmall(model);
-  const hasher = await OnnxHasher.create(small.onnx, small.card, { intraOpNumThreads: 1 });
-  hashers.push(hasher);
+  const hasher = await openHasher(small.onnx, small.card);
   const n = 3;
   const batch = randomNormalBatch(n * hasher.imageBytes, 8);
   const expected = tfjsOutputs(model, batch, n);

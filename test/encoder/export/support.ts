@@ -1,8 +1,10 @@
 // Shared by the export tests: small models with every weight randomized (so folded BatchNorm
 // statistics and biases matter), their ONNX export and card, and tfjs reference outputs.
 import * as tf from '@tensorflow/tfjs';
+import { afterAll } from 'vitest';
 import { exportHashModel } from '../../../encoder/export/exportModel.js';
 import { buildModelCard } from '../../../encoder/export/modelCard.js';
+import { OnnxHasher } from '../../../encoder/hash/onnxHasher.js';
 import { createModel, type HashModel } from '../../../encoder/models/index.js';
 import { mulberry32 } from '../../../encoder/random.js';
 import type { ModelCard } from '../../../schemas/modelCard.js';
@@ -76,4 +78,17 @@ export function signMismatches(reference: ArrayLike<number>, other: ArrayLike<nu
     if (Math.abs(reference[i]) > margin && reference[i] > 0 !== other[i] > 0) count++;
   }
   return count;
+}
+
+/** Opens one-thread hashers for a test file and releases them after it. */
+export function hasherPool(): (onnx: Uint8Array, card: ModelCard) => Promise<OnnxHasher> {
+  const open: OnnxHasher[] = [];
+  afterAll(async () => {
+    await Promise.all(open.map((h) => h.release()));
+  });
+  return async (onnx, card) => {
+    const hasher = await OnnxHasher.create(onnx, card, { intraOpNumThreads: 1 });
+    open.push(hasher);
+    return hasher;
+  };
 }
