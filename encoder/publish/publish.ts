@@ -235,7 +235,8 @@ function sameContent(a: ManifestDraft, b: ManifestDraft): boolean {
 
 /**
  * Turns a draft whose files are all uploaded into a live version: verify every file, write the
- * manifest (a newer identical unactivated one, left by an interrupted run, is re-used), flip, prune.
+ * manifest, flip, prune. When the newest version already has this content (left unactivated by an
+ * interrupted run, or the same publish run twice) it is re-used instead of a new identical version.
  */
 export async function commitVersion(
   stores: IndexStores,
@@ -247,7 +248,7 @@ export async function commitVersion(
   const versions = await manifestVersions(stores, indexId);
   const newest = versions.at(-1);
   let manifest: IndexManifest | undefined;
-  if (newest !== undefined && newest > (pointer?.version ?? 0)) {
+  if (newest !== undefined && newest >= (pointer?.version ?? 0)) {
     const candidate = await readManifest(stores, indexId, newest);
     if (sameContent(candidate, draft)) manifest = candidate;
   }
@@ -259,7 +260,7 @@ export async function commitVersion(
   if (!reused) await writeManifest(stores, manifest);
   options.onProgress?.({ event: 'manifest', version: manifest.version, reused });
   let live = pointer;
-  if (options.activate ?? true) {
+  if ((options.activate ?? true) && pointer?.version !== manifest.version) {
     live = await writePointer(stores, indexId, manifest.version, pointer);
     options.onProgress?.({ event: 'activated', version: live.version, previous: live.previous });
   }
