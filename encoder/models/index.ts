@@ -1,6 +1,7 @@
-// Model registry: one file per architecture (MA-Swin slots in the same way).
+// Model registry: one file per architecture; dahNet is cnnHash with attention (cnnHash.ts).
 import { buildCnnHash, buildDahNet } from './cnnHash.js';
 import { buildHybridHash } from './hybridHash.js';
+import { buildMaSwin } from './maSwin.js';
 import type { HashModel, HashModelConfig } from './types.js';
 import { buildVitHash } from './vitHash.js';
 
@@ -20,6 +21,7 @@ export {
   resolveHybridHashOptions,
 } from './hybridHash.js';
 export { ClassToken, FirstToken, LearnedPositionEmbedding, MultiHeadSelfAttention } from './layers.js';
+export { buildMaSwin, MA_SWIN_DEFAULTS, type MaSwinOptions, resolveMaSwinOptions } from './maSwin.js';
 export type { HashModel, HashModelConfig } from './types.js';
 export { buildVitHash, resolveVitHashOptions, VIT_HASH_DEFAULTS, type VitHashOptions } from './vitHash.js';
 
@@ -29,6 +31,7 @@ const builders = new Map<string, ModelBuilder>([
   ['cnnHash', buildCnnHash],
   ['dahNet', buildDahNet],
   ['hybridHash', buildHybridHash],
+  ['maSwin', buildMaSwin],
   ['vitHash', buildVitHash],
 ]);
 

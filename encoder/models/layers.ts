@@ -25,6 +25,18 @@ export interface MultiHeadSelfAttentionConfig extends LayerArgs {
    * global attention over all T tokens.
    */
   blockSize?: number;
+  /**
+   * Shifted windows (Swin): with blockSize, the grid is rolled up-left by `shift` tokens before the
+   * blocks are cut and rolled back after, and tokens that the roll brought together from opposite
+   * edges do not attend to each other (an additive mask). 0 or omitted: no shift.
+   */
+  shift?: number;
+  /**
+   * Mixed attention (MA-Swin, seed 000): channel attention inside the attention module. Each block's
+   * attended values are rescaled per channel by sigmoid(MLP(mean over the block's tokens)) before the
+   * output projection; the MLP width is dim / channelReduction. 0 or omitted: off.
+   */
+  channelReduction?: number;
   /** Initializer seed, for reproducible models. */
   seed?: number;
 }
@@ -38,14 +50,22 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   readonly dim: number;
   readonly heads: number;
   readonly blockSize: number | undefined;
+  readonly shift: number;
+  readonly channelReduction: number;
   readonly seed: number | undefined;
+  private channelKernel1: tf.LayerVariable | undefined;
+  private channelBias1: tf.LayerVariable | undefined;
+  private channelKernel2: tf.LayerVariable | undefined;
+  private channelBias2: tf.LayerVariable | undefined;
+  /** Shifted windows: token permutation into rolled order, its inverse, and the [windows, b*b, b*b] mask. */
+  private shiftPlan: { roll: tf.Tensor1D; unroll: tf.Tensor1D; mask: tf.Tensor3D } | undefined;
   private qkvKernel!: tf.LayerVariable;
   private qkvBias!: tf.LayerVariable;
   private projKernel!: tf.LayerVariable;
   private projBias!: tf.LayerVariable;
 
   constructor(config: MultiHeadSelfAttentionConfig) {
-    const { dim, heads, blockSize, seed, ...layerArgs } = config;
+    const { dim, heads, blockSize, shift = 0, channelReduction = 0, seed, ...layerArgs } = config;
     super(layerArgs);
     if (!Number.isInteger(dim) || !Number.isInteger(heads) || heads < 1 || dim % heads !== 0) {
       throw new RangeError(`MultiHeadSelfAttention: dim ${dim} must be a positive multiple of heads ${heads}`);
@@ -56,6 +76,14 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
       throw new RangeError(`MultiHeadSelfAttention: blockSize must be a positive integer, got ${blockSize}`);
     }
     this.blockSize = blockSize;
+    if (!(Number.isInteger(shift) && shift >= 0 && (shift === 0 || (blockSize !== undefined && shift < blockSize)))) {
+      throw new RangeError(`MultiHeadSelfAttention: shift ${shift} needs blockSize and must be below it`);
+    }
+    this.shift = shift;
+    if (!(Number.isInteger(channelReduction) && channelReduction >= 0)) {
+      throw new RangeError(`MultiHeadSelfAttention: channelReduction must be an integer >= 0, got ${channelReduction}`);
+    }
+    this.channelReduction = channelReduction;
     this.seed = seed;
   }
 
@@ -78,6 +106,15 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
     this.qkvBias = this.addWeight('qkv_bias', [3 * this.dim], 'float32', tf.initializers.zeros());
     this.projKernel = this.addWeight('proj_kernel', [this.dim, this.dim], 'float32', init(1));
     this.projBias = this.addWeight('proj_bias', [this.dim], 'float32', tf.initializers.zeros());
+    if (this.channelReduction > 0) {
+      const hidden = Math.max(1, Math.floor(this.dim / this.channelReduction));
+      this.channelKernel1 = this.addWeight('channel_kernel1', [this.dim, hidden], 'float32', init(2));
+      this.channelBias1 = this.addWeight('channel_bias1', [hidden], 'float32', tf.initializers.zeros());
+      this.channelKernel2 = this.addWeight('channel_kernel2', [hidden, this.dim], 'float32', init(3));
+      this.channelBias2 = this.addWeight('channel_bias2', [this.dim], 'float32', tf.initializers.zeros());
+    }
+    if (this.shift > 0 && shape[1] !== null)
+      this.shiftPlan = shiftedWindowPlan(Math.round(Math.sqrt(shape[1])), this.blockSize!, this.shift);
     this.built = true;
   }
 
@@ -88,7 +125,9 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const input = singleInput(inputs);
-      const x = this.blockSize === undefined ? input : this.toBlocks(input);
+      const plan = this.shiftPlan;
+      const rolled = plan ? tf.gather(input, plan.roll, 1) : input;
+      const x = this.blockSize === undefined ? rolled : this.toBlocks(rolled);
       const [n, t, c] = x.shape;
       const h = this.heads;
       const d = c / h;
@@ -97,13 +136,33 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
       const toHeads = (m: tf.Tensor) =>
         tf.reshape(tf.transpose(tf.reshape(m, [n, t, h, d]), [0, 2, 1, 3]), [n * h, t, d]);
       const [q, k, v] = tf.split(qkv, 3, 1).map(toHeads) as tf.Tensor3D[];
-      const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d));
+      let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d));
+      if (plan) {
+        // scores rows are (sample, window, head); the mask depends on the window only.
+        const windows = plan.mask.shape[0];
+        const perWindow = tf.reshape(scores, [n / windows, windows, h, t, t]);
+        scores = tf.reshape(tf.add(perWindow, tf.reshape(plan.mask, [1, windows, 1, t, t])), [n * h, t, t]);
+      }
       const attended = tf.matMul(tf.softmax(scores), v);
-      const merged = tf.reshape(tf.transpose(tf.reshape(attended, [n, h, t, d]), [0, 2, 1, 3]), [n * t, c]);
+      let merged = tf.reshape(tf.transpose(tf.reshape(attended, [n, h, t, d]), [0, 2, 1, 3]), [n * t, c]);
+      if (this.channelReduction > 0) merged = this.channelAttention(merged, n, t, c);
       const out = tf.add(tf.matMul(merged, this.projKernel.read()), this.projBias.read());
       const result = tf.reshape(out, [n, t, c]) as tf.Tensor3D;
-      return this.blockSize === undefined ? result : this.fromBlocks(result, input.shape[0]);
+      const restored = this.blockSize === undefined ? result : this.fromBlocks(result, input.shape[0]);
+      return plan ? tf.gather(restored, plan.unroll, 1) : restored;
     });
+  }
+
+  /** [n*t, c] attended values of n blocks -> rescaled per block and channel. */
+  private channelAttention(merged: tf.Tensor, n: number, t: number, c: number): tf.Tensor {
+    const descriptor = tf.mean(tf.reshape(merged, [n, t, c]), 1) as tf.Tensor2D;
+    const hidden = tf.relu(
+      tf.add(tf.matMul(descriptor, this.channelKernel1!.read() as tf.Tensor2D), this.channelBias1!.read()),
+    );
+    const weights = tf.sigmoid(
+      tf.add(tf.matMul(hidden as tf.Tensor2D, this.channelKernel2!.read() as tf.Tensor2D), this.channelBias2!.read()),
+    );
+    return tf.reshape(tf.mul(tf.reshape(merged, [n, t, c]), tf.reshape(weights, [n, 1, c])), [n * t, c]);
   }
 
   /**
@@ -130,11 +189,54 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   override getConfig(): tf.serialization.ConfigDict {
     const config: tf.serialization.ConfigDict = { ...super.getConfig(), dim: this.dim, heads: this.heads };
     if (this.blockSize !== undefined) config.blockSize = this.blockSize;
+    if (this.shift > 0) config.shift = this.shift;
+    if (this.channelReduction > 0) config.channelReduction = this.channelReduction;
     if (this.seed !== undefined) config.seed = this.seed;
     return config;
   }
+
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    if (this.shiftPlan) tf.dispose([this.shiftPlan.roll, this.shiftPlan.unroll, this.shiftPlan.mask]);
+    return super.dispose();
+  }
 }
 tf.serialization.registerClass(MultiHeadSelfAttention);
+
+/** Large negative added to masked attention logits (Swin uses -100): softmax weight ~e^-100. */
+const MASKED = -100;
+
+/**
+ * Swin's cyclic shift on a grid x grid token grid with blocks of side b: `roll` gathers tokens into
+ * the grid rolled up-left by `shift`, `unroll` undoes it, and `mask` [windows, b*b, b*b] is 0 between
+ * tokens of the same region of the unrolled image and MASKED between tokens the roll wrapped together.
+ */
+export function shiftedWindowPlan(grid: number, b: number, shift: number) {
+  const roll = new Int32Array(grid * grid);
+  const unroll = new Int32Array(grid * grid);
+  // Regions along one axis: [0, grid - b), [grid - b, grid - shift), [grid - shift, grid) in rolled coordinates.
+  const region = (i: number) => (i < grid - b ? 0 : i < grid - shift ? 1 : 2);
+  for (let r = 0; r < grid; r++) {
+    for (let c = 0; c < grid; c++) {
+      const source = ((r + shift) % grid) * grid + ((c + shift) % grid);
+      roll[r * grid + c] = source;
+      unroll[source] = r * grid + c;
+    }
+  }
+  const perSide = grid / b;
+  const t = b * b;
+  const mask = new Float32Array(perSide * perSide * t * t);
+  for (let w = 0; w < perSide * perSide; w++) {
+    const [wr, wc] = [Math.floor(w / perSide), w % perSide];
+    const label = (i: number) => region(wr * b + Math.floor(i / b)) * 3 + region(wc * b + (i % b));
+    for (let i = 0; i < t; i++)
+      for (let j = 0; j < t; j++) mask[(w * t + i) * t + j] = label(i) === label(j) ? 0 : MASKED;
+  }
+  return {
+    roll: tf.tensor1d(roll, 'int32'),
+    unroll: tf.tensor1d(unroll, 'int32'),
+    mask: tf.tensor3d(mask, [perSide * perSide, t, t]),
+  };
+}
 
 export interface LearnedPositionEmbeddingConfig extends LayerArgs {
   /** Number of tokens T. */

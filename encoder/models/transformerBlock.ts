@@ -10,6 +10,9 @@ export interface TransformerBlockSpec {
   mlpRatio: number;
   /** Block-local attention over a square token grid (see MultiHeadSelfAttention). */
   blockSize?: number;
+  /** Shifted windows and mixed (channel) attention, see MultiHeadSelfAttention. */
+  shift?: number;
+  channelReduction?: number;
   nextSeed: () => number | undefined;
 }
 
@@ -26,7 +29,7 @@ export function glorotFrom(nextSeed: () => number | undefined) {
 export const layerNorm = (name: string) => tf.layers.layerNormalization({ name, axis: -1, epsilon: 1e-6 });
 
 export function transformerBlock(x: Symbolic, spec: TransformerBlockSpec): Symbolic {
-  const { name, width, heads, mlpRatio, blockSize, nextSeed } = spec;
+  const { name, width, heads, mlpRatio, blockSize, shift, channelReduction, nextSeed } = spec;
   const glorot = glorotFrom(nextSeed);
   let y = apply(layerNorm(`${name}_norm1`), x);
   y = apply(
@@ -35,6 +38,8 @@ export function transformerBlock(x: Symbolic, spec: TransformerBlockSpec): Symbo
       dim: width,
       heads,
       ...(blockSize !== undefined ? { blockSize } : {}),
+      ...(shift ? { shift } : {}),
+      ...(channelReduction ? { channelReduction } : {}),
       seed: nextSeed(),
     }),
     y,

@@ -7,6 +7,7 @@ import {
   FirstToken,
   LearnedPositionEmbedding,
   MultiHeadSelfAttention,
+  shiftedWindowPlan,
 } from '../../../encoder/models/layers.js';
 import { checkLayerGradients } from './gradientCheck.js';
 
@@ -155,5 +156,68 @@ describe('CBAM attention (DAH)', () => {
       const values = Array.from(y.dataSync());
       expect(values.every((v) => v > 0 && v < 1)).toBe(true);
     }
+  });
+});
+
+describe('MultiHeadSelfAttention with shifted windows and mixed (channel) attention (MA-Swin)', () => {
+  it('passes a numerical gradient check for the input and all weights', () => {
+    const layer = new MultiHeadSelfAttention({
+      dim: 4,
+      heads: 2,
+      blockSize: 2,
+      shift: 1,
+      channelReduction: 2,
+      seed: 3,
+    });
+    const x = tf.randomNormal([1, 16, 4], 0, 1, 'float32', 7);
+    const { relativeError } = checkLayerGradients(layer, x);
+    expect(Object.keys(relativeError)).toHaveLength(9); // input + qkv, proj, and two channel layers
+    for (const [name, error] of Object.entries(relativeError)) expect(error, name).toBeLessThan(1e-2);
+  });
+
+  /** |change| of every output token when input token `at` of a 4x4 grid moves. */
+  function influence(layer: MultiHeadSelfAttention, at: number): number[] {
+    const x = tf.randomNormal([1, 16, 4], 0, 1, 'float32', 4);
+    const bump = tf.tensor3d(
+      Array.from({ length: 64 }, (_, i) => (Math.floor(i / 4) === at ? 1 : 0)),
+      [1, 16, 4],
+    );
+    const change = tf.sum(tf.abs(tf.sub(layer.apply(tf.add(x, bump)) as tf.Tensor, layer.apply(x) as tf.Tensor)), 2);
+    return Array.from(change.dataSync());
+  }
+
+  it('shifting lets neighbouring windows talk, and masks tokens the roll wrapped together', () => {
+    const plain = new MultiHeadSelfAttention({ dim: 4, heads: 1, blockSize: 2, seed: 5 });
+    const shifted = new MultiHeadSelfAttention({ dim: 4, heads: 1, blockSize: 2, shift: 1, seed: 5 });
+    const token = (r: number, c: number) => r * 4 + c;
+    // (1, 1) and (2, 2) sit in different 2x2 windows, but in one window after a shift by 1.
+    expect(influence(plain, token(1, 1))[token(2, 2)]).toBe(0);
+    expect(influence(shifted, token(1, 1))[token(2, 2)]).toBeGreaterThan(1e-4);
+    // (0, 0) wraps around into the window of (3, 3): they share a window but not a region.
+    expect(influence(shifted, token(0, 0))[token(3, 3)]).toBeLessThan(1e-6);
+    expect(influence(shifted, token(0, 0))[token(0, 0)]).toBeGreaterThan(1e-4);
+  });
+
+  it('shiftedWindowPlan: roll and unroll are inverse permutations; masks are symmetric with a zero diagonal', () => {
+    const plan = shiftedWindowPlan(4, 2, 1);
+    const roll = Array.from(plan.roll.dataSync());
+    const unroll = Array.from(plan.unroll.dataSync());
+    expect(roll.map((source) => unroll[source])).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    const mask = plan.mask.arraySync();
+    expect(mask).toHaveLength(4);
+    for (const m of mask) {
+      m.forEach((row, i) => {
+        expect(row[i]).toBe(0);
+        row.forEach((v, j) => expect(v).toBe(m[j][i]));
+      });
+    }
+    // Window 0 holds one region (nothing masked); the last window holds four.
+    expect(mask[0].flat().every((v) => v === 0)).toBe(true);
+    expect(mask[3].flat().filter((v) => v === 0)).toHaveLength(4);
+  });
+
+  it('rejects a shift without blocks or not below the block size', () => {
+    expect(() => new MultiHeadSelfAttention({ dim: 4, heads: 1, shift: 1 })).toThrow(RangeError);
+    expect(() => new MultiHeadSelfAttention({ dim: 4, heads: 1, blockSize: 2, shift: 2 })).toThrow(RangeError);
   });
 });

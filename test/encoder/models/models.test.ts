@@ -27,11 +27,11 @@ function outputRange(y: tf.Tensor): [number, number] {
 
 describe('createModel', () => {
   it('lists the architectures', () => {
-    expect(listArchitectures()).toEqual(['cnnHash', 'dahNet', 'hybridHash', 'vitHash']);
+    expect(listArchitectures()).toEqual(['cnnHash', 'dahNet', 'hybridHash', 'maSwin', 'vitHash']);
     expect(() => createModel({ ...base, architecture: 'resnet9000' })).toThrow(/unknown architecture/);
   });
 
-  it.each(['hybridHash', 'cnnHash', 'vitHash', 'dahNet'])(
+  it.each(['hybridHash', 'cnnHash', 'vitHash', 'dahNet', 'maSwin'])(
     'builds %s with its defaults at 32 px: [N, bits] in [-1, 1]',
     (architecture) => {
       const model = createModel({ ...base, architecture });
@@ -108,6 +108,7 @@ describe('createModel', () => {
     ['hybridHash', smallHybrid],
     ['vitHash', { width: 16, depth: 1, heads: 2 }],
     ['dahNet', { widths: [8, 16], hidden: 0 }],
+    ['maSwin', { widths: [8, 16], depths: [2, 1], heads: [2, 2], window: 2 }],
   ] as const)('%s saves and loads with its custom layers, giving the same outputs', async (architecture, options) => {
     const model = createModel({ ...base, inputSize: 16, architecture, options });
     let saved: tf.io.ModelArtifacts | undefined;
@@ -122,6 +123,20 @@ describe('createModel', () => {
     const a = model.net.predict(x) as tf.Tensor;
     const b = loaded.predict(x) as tf.Tensor;
     expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-6);
+  });
+
+  it('maSwin switches its channel attention off for the ablation (fewer weights, same shapes)', () => {
+    const build = (channelAttention: boolean) =>
+      createModel({
+        ...base,
+        architecture: 'maSwin',
+        options: { widths: [8, 16], depths: [2, 1], heads: [2, 2], channelAttention },
+      });
+    const [mixed, plain] = [build(true), build(false)];
+    expect(plain.net.countParams()).toBeLessThan(mixed.net.countParams());
+    expect(plain.net.outputs[0].shape).toEqual(mixed.net.outputs[0].shape);
+    mixed.net.dispose();
+    plain.net.dispose();
   });
 
   it('rejects inconsistent options', () => {
