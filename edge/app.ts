@@ -1,5 +1,6 @@
 // The edge API as a Hono app: shared services per isolate, CORS and rate limiting on /v1, the route
-// groups, the OpenAPI document and docs page generated from the same schemas, and one error handler.
+// groups, the OpenAPI document and docs page generated from the same schemas, the demo and widget
+// (edge/ui/), and one error handler.
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from './appEnv.js';
 import { cors } from './middleware/cors.js';
@@ -14,6 +15,7 @@ import { itemRoutes } from './routes/items.js';
 import { modelRoutes } from './routes/model.js';
 import { searchRoutes } from './routes/search.js';
 import { EdgeServices, type WasmModules } from './services.js';
+import { uiRoutes } from './ui/routes.js';
 
 export function createApp(wasm: WasmModules): OpenAPIHono<AppEnv> {
   let services: EdgeServices | undefined;
@@ -33,6 +35,8 @@ export function createApp(wasm: WasmModules): OpenAPIHono<AppEnv> {
   app.route('/v1/admin', adminRoutes);
   app.doc31('/openapi.json', openApiConfig);
   app.get('/docs', (c) => c.html(docsPage(app.getOpenAPI31Document(openApiConfig))));
+  // The demo page at / and the widget script (edge/ui/).
+  app.route('/', uiRoutes);
   app.onError(onError);
   app.notFound(notFound);
   return app;

@@ -40,6 +40,7 @@ export class IndexReader {
     return text === null ? null : parseJson(text, ActivePointer, key);
   }
 
+  /** The flip: one KV put (publish writes the pointer the same way, encoder/publish/versions.ts). */
   async writePointer(pointer: ActivePointer): Promise<void> {
     await this.kv.put(storageKeys.active(this.indexId), JSON.stringify(ActivePointer.parse(pointer)));
   }

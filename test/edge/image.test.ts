@@ -1,0 +1,228 @@
+// Search by image inside workerd: the worker's code (jpeg-js/fast-png decode, edge resize, shared
+// preprocessing, onnxruntime-web) equals onnxruntime-node's (encoder/hash/onnxHasher.ts) on the same
+// pixels, and every kind of bad upload is a 4xx with its own code.
+import { encode as encodePng } from 'fast-png';
+import jpeg from 'jpeg-js';
+import type { Miniflare } from 'miniflare';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toModelPixels } from '../../edge/hashing/resize.js';
+import { OnnxHasher } from '../../encoder/hash/onnxHasher.js';
+import { MAX_IMAGE_BYTES } from '../../schemas/api.js';
+import { rng } from '../support/random.js';
+import { expectError, getJson, hex } from './support/client.js';
+import { publish, shardData, testModel } from './support/fixture.js';
+import { startEdgeWorker } from './support/worker.js';
+
+let mf: Miniflare;
+let hasher: OnnxHasher;
+const model = testModel(1);
+
+/** A smooth random RGBA image (gradients plus noise), so codes depend on the content. */
+function pixels(width: number, height: number, seed: number): Uint8Array {
+  const next = rng(seed);
+  const [a, b, c] = [next() * 4, next() * 4, next() * 4];
+  const out = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = (y * width + x) * 4;
+      out[p] = (128 + 100 * Math.sin(a + x / 5)) | 0;
+      out[p + 1] = (128 + 100 * Math.cos(b + y / 7)) | 0;
+      out[p + 2] = (128 + 60 * Math.sin(c + (x + y) / 9) + next() * 40) | 0;
+      out[p + 3] = 255;
+    }
+  }
+  return out;
+}
+
+const jpegOf = (width: number, height: number, seed: number) =>
+  new Uint8Array(jpeg.encode({ width, height, data: Buffer.from(pixels(width, height, seed)) }, 90).data);
+const pngOf = (width: number, height: number, seed: number) =>
+  encodePng({ width, height, channels: 4, depth: 8, data: pixels(width, height, seed) });
+
+/** The code onnxruntime-node gives for the pixels the edge pipeline feeds the model. */
+async function nodeCode(width: number, height: number, rgba: Uint8Array): Promise<string> {
+  const input = toModelPixels({ width, height, channels: 4, data: rgba }, model.card.input);
+  return hex(await hasher.hashPixels(input, 1));
+}
+
+const post = (body: Uint8Array, type: string, path = '/v1/search?k=5') =>
+  getJson(mf, path, { method: 'POST', body, headers: { 'content-type': type } } as RequestInit);
+
+/** A multipart body as bytes plus its content type (Node's FormData does not cross into Miniflare). */
+async function multipart(form: FormData): Promise<RequestInit> {
+  const encoded = new Response(form);
+  const body = new Uint8Array(await encoded.arrayBuffer());
+  return { method: 'POST', body, headers: { 'content-type': encoded.headers.get('content-type')! } } as RequestInit;
+}
+
+beforeAll(async () => {
+  mf = await startEdgeWorker({ vars: { POINTER_TTL_MS: '0', RATE_LIMIT_PER_MINUTE: '0' } });
+  await publish(mf, { shards: [shardData(400, (i) => i, 21)], model });
+  hasher = await OnnxHasher.create(model.onnx, model.card, { intraOpNumThreads: 1 });
+});
+
+afterAll(async () => {
+  await hasher?.release();
+  await mf?.dispose();
+});
+
+describe('POST /v1/search by image', () => {
+  it('a 32x32 JPEG hashes to the same code as onnxruntime-node on the same decoded pixels', async () => {
+    const file = jpegOf(32, 32, 1);
+    const decoded = jpeg.decode(file, { useTArray: true, formatAsRGBA: true });
+    const { status, body } = await post(file, 'image/jpeg');
+    expect(status).toBe(200);
+    expect(body.code).toBe(await nodeCode(32, 32, decoded.data));
+    expect(body.hits).toHaveLength(5);
+    expect(body.timing.hashMs).toBeGreaterThanOrEqual(0);
+    // The hits are those of a search by the returned code.
+    const byCode = await getJson(mf, `/v1/search?k=5&code=${body.code}`);
+    expect(byCode.body.hits).toEqual(body.hits);
+  });
+
+  it('PNG at the input size and PNG resized by the edge both match onnxruntime-node', async () => {
+    for (const [w, h] of [
+      [32, 32],
+      [80, 48],
+      [20, 40],
+    ]) {
+      const { body } = await post(pngOf(w, h, w + h), 'image/png');
+      expect(body.code, `${w}x${h}`).toBe(await nodeCode(w, h, pixels(w, h, w + h)));
+    }
+  });
+
+  it('distinct images give distinct codes', async () => {
+    const a = (await post(pngOf(32, 32, 7), 'image/png')).body.code;
+    const b = (await post(pngOf(32, 32, 8), 'image/png')).body.code;
+    expect(a).not.toBe(b);
+  });
+
+  it('accepts multipart/form-data with the file as `image`, and application/octet-stream', async () => {
+    const file = pngOf(32, 32, 3);
+    const form = new FormData();
+    form.append('note', 'ignored');
+    form.append('image', new Blob([file as Uint8Array<ArrayBuffer>], { type: 'image/png' }), 'query.png');
+    const viaForm = await getJson(mf, '/v1/search?k=5', await multipart(form));
+    const raw = await post(file, 'application/octet-stream');
+    expect(viaForm.status).toBe(200);
+    expect(viaForm.body.code).toBe(raw.body.code);
+    expect(raw.body.code).toBe(await nodeCode(32, 32, pixels(32, 32, 3)));
+  });
+
+  it('grayscale, 16-bit and palette-free RGB PNGs decode', async () => {
+    const gray16 = encodePng({
+      width: 32,
+      height: 32,
+      channels: 1,
+      depth: 16,
+      data: new Uint16Array(1024).fill(40000),
+    });
+    const rgb = encodePng({ width: 32, height: 32, channels: 3, depth: 8, data: new Uint8Array(3072).fill(90) });
+    expect((await post(gray16, 'image/png')).status).toBe(200);
+    expect((await post(rgb, 'image/png')).status).toBe(200);
+  });
+});
+
+describe('bad uploads', () => {
+  const png = pngOf(32, 32, 5);
+  const jpg = jpegOf(32, 32, 5);
+
+  it('empty body -> empty_body', async () => {
+    await expectError(mf, '/v1/search', 'empty_body', {
+      method: 'POST',
+      body: new Uint8Array(0),
+      headers: { 'content-type': 'image/png' },
+    } as RequestInit);
+    const form = new FormData();
+    form.append('note', 'no file');
+    await expectError(mf, '/v1/search', 'empty_body', await multipart(form));
+  });
+
+  it('wrong content type, WebP and GIF -> unsupported_media_type', async () => {
+    await expectError(mf, '/v1/search', 'unsupported_media_type', {
+      method: 'POST',
+      body: png,
+      headers: { 'content-type': 'text/plain' },
+    } as RequestInit);
+    const webp = new TextEncoder().encode('RIFF\x10\x00\x00\x00WEBPVP8 ');
+    await expectError(mf, '/v1/search', 'unsupported_media_type', {
+      method: 'POST',
+      body: webp,
+      headers: { 'content-type': 'image/webp' },
+    } as RequestInit);
+    const gif = new TextEncoder().encode('GIF89a\x01\x00\x01\x00');
+    await expectError(mf, '/v1/search', 'unsupported_media_type', {
+      method: 'POST',
+      body: gif,
+      headers: { 'content-type': 'application/octet-stream' },
+    } as RequestInit);
+  });
+
+  it('not an image, truncated or corrupt -> invalid_image', async () => {
+    const cases: [Uint8Array, string][] = [
+      [new TextEncoder().encode('definitely not an image'), 'image/png'],
+      [png.subarray(0, png.length >> 1), 'image/png'],
+      [png.subarray(0, 20), 'image/png'],
+      [jpg.subarray(0, jpg.length >> 1), 'image/jpeg'],
+      [jpg.subarray(0, 40), 'image/jpeg'],
+    ];
+    for (const [body, type] of cases) {
+      await expectError(mf, '/v1/search', 'invalid_image', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': type },
+      } as RequestInit);
+    }
+    const corrupt = png.slice();
+    corrupt.fill(7, 40, 80);
+    await expectError(mf, '/v1/search', 'invalid_image', {
+      method: 'POST',
+      body: corrupt,
+      headers: { 'content-type': 'image/png' },
+    } as RequestInit);
+  });
+
+  it('decompression bombs are refused from the header -> image_too_large', async () => {
+    // A real 5000x4000 PNG (20 MP) compresses to a few KB.
+    const bomb = encodePng({ width: 5000, height: 4000, channels: 1, depth: 8, data: new Uint8Array(5000 * 4000) });
+    expect(bomb.length).toBeLessThan(100_000);
+    const message = await expectError(mf, '/v1/search', 'image_too_large', {
+      method: 'POST',
+      body: bomb,
+      headers: { 'content-type': 'image/png' },
+    } as RequestInit);
+    expect(message).toContain('5000x4000');
+    // A JPEG whose frame header claims 65535x65535.
+    const huge = jpg.slice();
+    const sof = huge.findIndex((b, i) => b === 0xff && huge[i + 1] === 0xc0);
+    huge.set([0xff, 0xff, 0xff, 0xff], sof + 5);
+    await expectError(mf, '/v1/search', 'image_too_large', {
+      method: 'POST',
+      body: huge,
+      headers: { 'content-type': 'image/jpeg' },
+    } as RequestInit);
+  });
+
+  it('oversize body -> body_too_large', async () => {
+    const big = new Uint8Array(MAX_IMAGE_BYTES + 1);
+    big.set(png);
+    await expectError(mf, '/v1/search', 'body_too_large', {
+      method: 'POST',
+      body: big,
+      headers: { 'content-type': 'image/png' },
+    } as RequestInit);
+  });
+
+  it('bad query parameters are checked before the body is read', async () => {
+    await expectError(mf, '/v1/search?k=0', 'invalid_parameter', {
+      method: 'POST',
+      body: png,
+      headers: { 'content-type': 'image/png' },
+    } as RequestInit);
+    await expectError(mf, '/v1/search?version=7', 'unknown_version', {
+      method: 'POST',
+      body: png,
+      headers: { 'content-type': 'image/png' },
+    } as RequestInit);
+  });
+});

@@ -1,0 +1,85 @@
+// The edge worker inside workerd for tests and benchmarks: edge/index.ts bundled by esbuild the way
+// wrangler bundles it (the two .wasm imports become CompiledWasm modules, since workerd cannot compile
+// wasm at run time), served by Miniflare with KV and R2 bindings.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { Miniflare, type MiniflareOptions } from 'miniflare';
+import { bindings } from '../../../schemas/storage.js';
+
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The worker's wasm imports, by the specifier edge/ code imports them with. */
+const wasmModules = {
+  'hamming.wasm': path.join(repoRoot, 'wasm/build/hamming.wasm'),
+  'ort-wasm-simd-threaded.wasm': path.join(repoRoot, 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm'),
+};
+
+/** Same as wrangler.toml's compatibility_date. */
+export const COMPATIBILITY_DATE = '2025-09-01';
+
+// Module names are paths relative to this root; the contents are passed in memory, nothing is written.
+const modulesRoot = path.join(repoRoot, 'edge');
+
+export async function bundleWorker(): Promise<MiniflareOptions['modules']> {
+  // The worker serves the widget scripts that edge/ui/build.ts generates (gitignored); build them once.
+  if (!existsSync(path.join(repoRoot, 'edge/ui/dist/uiScripts.js')))
+    await (await import('../../../edge/ui/build.js')).buildWidget();
+  const result = await build({
+    entryPoints: [path.join(repoRoot, 'edge/index.ts')],
+    bundle: true,
+    write: false,
+    outfile: 'worker.js',
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    mainFields: ['module', 'main'],
+    conditions: ['workerd', 'worker', 'browser'],
+    logLevel: 'error',
+    plugins: [
+      {
+        name: 'compiled-wasm',
+        setup(b) {
+          b.onResolve({ filter: /\.wasm$/ }, (args) => ({ path: `./${path.basename(args.path)}`, external: true }));
+        },
+      },
+    ],
+  });
+  const wasm = await Promise.all(
+    Object.entries(wasmModules).map(async ([name, file]) => ({
+      type: 'CompiledWasm' as const,
+      path: path.join(modulesRoot, name),
+      contents: await readFile(file),
+    })),
+  );
+  return [
+    { type: 'ESModule', path: path.join(modulesRoot, 'worker.js'), contents: result.outputFiles[0].text },
+    ...wasm,
+  ];
+}
+
+export interface EdgeWorkerOptions {
+  /** Plain-text env vars (ADMIN_SECRET, ALLOWED_ORIGINS, POINTER_TTL_MS, ...). */
+  vars?: Record<string, string>;
+  /** Keep KV and R2 on disk here (wrangler dev's layout) instead of in memory. */
+  persistRoot?: string;
+  /** Serve on this port of 127.0.0.1 as well (for load generators). */
+  port?: number;
+}
+
+export async function startEdgeWorker(options: EdgeWorkerOptions = {}): Promise<Miniflare> {
+  const mf = new Miniflare({
+    modulesRoot,
+    modules: await bundleWorker(),
+    compatibilityDate: COMPATIBILITY_DATE,
+    kvNamespaces: { [bindings.kv]: bindings.kv },
+    r2Buckets: { [bindings.r2]: bindings.r2 },
+    bindings: options.vars ?? {},
+    ...(options.persistRoot ? { defaultPersistRoot: options.persistRoot } : {}),
+    ...(options.port !== undefined ? { host: '127.0.0.1', port: options.port } : {}),
+  });
+  await mf.ready;
+  return mf;
+}
