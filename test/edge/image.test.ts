@@ -10,12 +10,12 @@ import { OnnxHasher } from '../../encoder/hash/onnxHasher.js';
 import { MAX_IMAGE_BYTES } from '../../schemas/api.js';
 import { rng } from '../support/random.js';
 import { expectError, getJson, hex } from './support/client.js';
-import { publish, shardData, testModel } from './support/fixture.js';
+import { publish, shardData, type TestModel, testModel } from './support/fixture.js';
 import { startEdgeWorker } from './support/worker.js';
 
 let mf: Miniflare;
 let hasher: OnnxHasher;
-const model = testModel(1);
+let model: TestModel;
 
 /** A smooth random RGBA image (gradients plus noise), so codes depend on the content. */
 function pixels(width: number, height: number, seed: number): Uint8Array {
@@ -57,6 +57,7 @@ async function multipart(form: FormData): Promise<RequestInit> {
 
 beforeAll(async () => {
   mf = await startEdgeWorker({ vars: { POINTER_TTL_MS: '0', RATE_LIMIT_PER_MINUTE: '0' } });
+  model = await testModel(1);
   await publish(mf, { shards: [shardData(400, (i) => i, 21)], model });
   hasher = await OnnxHasher.create(model.onnx, model.card, { intraOpNumThreads: 1 });
 });
@@ -67,7 +68,8 @@ afterAll(async () => {
 });
 
 describe('POST /v1/search by image', () => {
-  it('a 32x32 JPEG hashes to the same code as onnxruntime-node on the same decoded pixels', async () => {
+  it('a 32x32 JPEG hashes (int8 model) to the same code as onnxruntime-node on the same decoded pixels', async () => {
+    expect(model.card.quantization?.activations).toBe('int8-static');
     const file = jpegOf(32, 32, 1);
     const decoded = jpeg.decode(file, { useTArray: true, formatAsRGBA: true });
     const { status, body } = await post(file, 'image/jpeg');

@@ -4,14 +4,22 @@ import type { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCodes } from '../../schemas/api.js';
 import { codeOf, expectError, getJson, hex, reference } from './support/client.js';
-import { metadataOf, publish, type ShardData, shardData, testModel, thumbnailBytes } from './support/fixture.js';
+import {
+  metadataOf,
+  publish,
+  type ShardData,
+  shardData,
+  type TestModel,
+  testModel,
+  thumbnailBytes,
+} from './support/fixture.js';
 import { startEdgeWorker } from './support/worker.js';
 
 const RATE = 20;
 const ORIGIN = 'https://widget.example';
 let mf: Miniflare;
 let client = 0;
-const model = testModel(2);
+let model: TestModel;
 const shards: ShardData[] = [shardData(100, (i) => i, 41), shardData(60, (i) => 200 + 5 * i, 42)];
 
 /** A request from its own client address, so only the rate-limit test meets the limit. */
@@ -24,6 +32,7 @@ beforeAll(async () => {
   mf = await startEdgeWorker({
     vars: { POINTER_TTL_MS: '0', RATE_LIMIT_PER_MINUTE: String(RATE), ALLOWED_ORIGINS: ORIGIN },
   });
+  model = await testModel(2);
   await publish(mf, { shards, model, thumbnails: [3, 205] });
   await publish(mf, { shards: [shardData(30, (i) => i, 43)], model: null, activate: false });
 });

@@ -5,6 +5,7 @@ import type { Miniflare } from 'miniflare';
 import { CIFAR10_NORMALIZATION } from '../../../encoder/data/augment.js';
 import { exportHashModel } from '../../../encoder/export/exportModel.js';
 import { buildModelCard } from '../../../encoder/export/modelCard.js';
+import { quantizeModel } from '../../../encoder/export/quantize.js';
 import { createModel } from '../../../encoder/models/index.js';
 import { type PublishResult, publishVersion } from '../../../encoder/publish/publish.js';
 import { shardFromCodes } from '../../../encoder/publish/shardFiles.js';
@@ -17,7 +18,7 @@ import {
 import type { ItemMetadata } from '../../../schemas/item.js';
 import type { ModelCard } from '../../../schemas/modelCard.js';
 import { bindings } from '../../../schemas/storage.js';
-import { randomBytes } from '../../support/random.js';
+import { randomBytes, rng } from '../../support/random.js';
 
 export const BITS = 64;
 export const BPC = BITS / 8;
@@ -33,27 +34,32 @@ export interface ShardData {
   ids: number[];
 }
 
-/** A random-init cnnHash (small widths) exported to ONNX with its card: what `edgehash export` writes. */
-export function testModel(seed = 1): TestModel {
-  const config = {
-    architecture: 'cnnHash',
-    bits: BITS,
-    inputSize: 32,
-    channels: 3,
-    numClasses: 10,
-    options: { widths: [8, 16], hidden: 0 },
-    seed,
-  };
+const CALIBRATION_IMAGES = 8;
+
+/**
+ * A random-init cnnHash exported to ONNX and quantized to int8 (weights and calibrated activations),
+ * with its card: what `edgehash export --int8 --calibrate` writes. Small widths by default; the
+ * benchmark passes the architecture's defaults.
+ */
+export async function testModel(
+  seed = 1,
+  options: Record<string, unknown> = { widths: [8, 16], hidden: 0 },
+): Promise<TestModel> {
+  const config = { architecture: 'cnnHash', bits: BITS, inputSize: 32, channels: 3, numClasses: 10, options, seed };
   const model = createModel(config);
   const exported = exportHashModel(model);
   model.net.dispose();
+  const next = rng(seed);
+  const inputs = Float32Array.from({ length: CALIBRATION_IMAGES * 32 * 32 * 3 }, () => next() * 4 - 2);
+  const int8 = await quantizeModel(exported.onnx, { calibration: { inputs, count: CALIBRATION_IMAGES } });
   const card = buildModelCard({
     modelId: `test-cnn-${seed}`,
     config,
-    onnx: { bytes: exported.onnx, ...exported },
+    onnx: { bytes: int8.onnx, inputName: exported.inputName, outputName: exported.outputName, opset: exported.opset },
     normalization: CIFAR10_NORMALIZATION,
+    quantization: int8.quantization,
   });
-  return { onnx: exported.onnx, card };
+  return { onnx: int8.onnx, card };
 }
 
 export function shardData(count: number, ids: (i: number) => number, seed: number): ShardData {
