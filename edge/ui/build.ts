@@ -9,14 +9,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Plugin } from 'esbuild';
-import { ORT_SCRIPT } from './widget/browserHash.js';
+import { ORT_SCRIPT, ORT_WASM } from './widget/browserHash.js';
 
 export const uiDir = path.dirname(fileURLToPath(import.meta.url));
 export const distDir = path.join(uiDir, 'dist');
 export const widgetFile = path.join(distDir, 'edgehash-widget.js');
 export const ortAssetsDir = path.join(distDir, 'public', 'ort');
 const ortDist = path.join(uiDir, '../../node_modules/onnxruntime-web/dist');
-export const ORT_FILES = [ORT_SCRIPT, 'ort-wasm-simd-threaded.wasm'];
+export const ORT_FILES = [ORT_SCRIPT, ORT_WASM];
 
 // The widget validates nothing (the server does), yet reuses constants and pure helpers from
 // schemas/, whose modules build zod schemas at load time. An inert stand-in for zod keeps zod's

@@ -5,6 +5,7 @@ export const demoPage = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>edgehash demo: search images by similarity</title>
 <style>
   :root { color-scheme: light; --bg: #ffffff; --fg: #1b1f24; --muted: #57606a; --line: #d0d7de; }

@@ -12,6 +12,7 @@ import { modelPixels } from './pixels.js';
 
 /** onnxruntime-web's single-file browser build (its wasm glue inlined); the .wasm sits beside it. */
 export const ORT_SCRIPT = 'ort.wasm.bundle.min.mjs';
+export const ORT_WASM = 'ort-wasm-simd-threaded.wasm';
 
 export interface BrowserHasher {
   card: ModelCard;
@@ -23,7 +24,8 @@ export interface BrowserHasher {
 
 async function loadOrt(ortBase: string): Promise<typeof Ort> {
   const ort = (await import(new URL(ORT_SCRIPT, ortBase).href)) as typeof Ort;
-  ort.env.wasm.wasmPaths = ortBase;
+  // Only the .wasm's URL: a prefix would also make ORT fetch the glue script the bundle already has.
+  ort.env.wasm.wasmPaths = { wasm: new URL(ORT_WASM, ortBase).href };
   // Threads need cross-origin isolation, which a page embedding a widget rarely has.
   ort.env.wasm.numThreads = 1;
   return ort;

@@ -125,11 +125,12 @@ export class EdgehashSearch extends HTMLElement {
     if (this.getAttribute('hash') !== 'browser') {
       return this.#run('Searching…', (page, signal) => this.api.searchImage(image, page, signal));
     }
-    return this.#run('Hashing in the browser…', async (page, signal) => {
+    const hashing = async (page: PageOptions, signal: AbortSignal) => {
       const hasher = await this.#browserHasher();
       const code = await hasher.hash(image);
       return this.api.searchCode(code, { ...page, version: hasher.version }, signal);
-    });
+    };
+    return this.#run('Hashing in this browser…', hashing, true);
   }
 
   /** Searches for the items nearest to an indexed item. */
@@ -172,7 +173,7 @@ export class EdgehashSearch extends HTMLElement {
     if (src) this.#preview.src = src;
   }
 
-  async #run(busy: string, query: Query): Promise<SearchResponse | undefined> {
+  async #run(busy: string, query: Query, hashedHere = false): Promise<SearchResponse | undefined> {
     this.#abort?.abort();
     const abort = new AbortController();
     this.#abort = abort;
@@ -182,7 +183,7 @@ export class EdgehashSearch extends HTMLElement {
     try {
       const response = await query({ k: this.k }, abort.signal);
       if (abort.signal.aborted) return undefined;
-      this.#render(response, false);
+      this.#render(response, false, hashedHere);
       await nextFrame();
       performance.mark(MARK_RESULTS);
       const measure = performance.measure(MEASURE_FIRST_RESULTS, MARK_START, MARK_RESULTS);
@@ -209,7 +210,7 @@ export class EdgehashSearch extends HTMLElement {
     }
   }
 
-  #render(response: SearchResponse, append: boolean): void {
+  #render(response: SearchResponse, append: boolean, hashedHere = false): void {
     const api = this.api;
     const items = response.hits.map((hit) => hitElement(hit, api.thumbnailUrl(hit.id, hit.metadata?.thumbnail)));
     if (append) this.#list.append(...items);
@@ -217,11 +218,13 @@ export class EdgehashSearch extends HTMLElement {
     this.#last = response;
     this.#more.hidden = response.next === null;
     const shown = this.#list.childElementCount;
-    const ms = response.timing.rankMs + (response.timing.hashMs ?? 0) + (response.timing.decodeMs ?? 0);
+    const { rankMs, hashMs = 0, decodeMs = 0 } = response.timing;
+    const where = hashedHere ? 'hashed in this browser, ' : '';
+    const about = `${response.bits}-bit codes, ${where}${(rankMs + hashMs + decodeMs).toFixed(1)} ms on the server`;
     this.#setStatus(
       shown === 0
         ? 'No results.'
-        : `${shown} results from index ${response.indexId} v${response.version} (${response.bits}-bit codes, ${ms.toFixed(1)} ms on the server). Select one to search for similar images.`,
+        : `${shown} results from index ${response.indexId} v${response.version} (${about}). Select one to search for similar images.`,
     );
   }
 

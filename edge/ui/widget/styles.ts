@@ -48,6 +48,7 @@ button {
   background: var(--edgehash-bg);
 }
 .choose, .more { padding: 6px 14px; }
+.more { justify-self: start; }
 .choose { border-color: var(--edgehash-accent); color: var(--edgehash-accent); font-weight: 600; }
 .more[hidden] { display: none; }
 :focus-visible { outline: 3px solid var(--edgehash-accent); outline-offset: 2px; }
@@ -58,13 +59,14 @@ button {
   display: grid; gap: var(--edgehash-gap);
   grid-template-columns: repeat(auto-fill, minmax(var(--edgehash-thumb), 1fr));
 }
+.results > li { min-width: 0; }
 .hit {
-  display: grid; width: 100%; padding: 4px; gap: 2px; text-align: left;
+  display: grid; width: 100%; min-width: 0; padding: 4px; gap: 2px; text-align: left;
   background: var(--edgehash-surface);
 }
 .hit:hover { border-color: var(--edgehash-accent); }
 .hit img { width: 100%; aspect-ratio: 1; object-fit: cover; border-radius: 4px; background: var(--edgehash-border); }
 .meta { display: flex; justify-content: space-between; gap: 4px; font-size: 0.8em; }
-.label { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.distance { color: var(--edgehash-muted); font-variant-numeric: tabular-nums; }
+.label { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.distance { flex: none; color: var(--edgehash-muted); font-variant-numeric: tabular-nums; }
 `;

@@ -1,0 +1,57 @@
+// The demo as a browser sees it: the real worker (test/edge's startEdgeWorker: edge/index.ts in
+// workerd with KV and R2) on a 127.0.0.1 port, seeded with the demo index, and the widget build it
+// serves. Workers static assets serve onnxruntime-web's browser files under /ort/ when deployed or
+// under `wrangler dev` (wrangler.toml [assets]); this Miniflare has no assets router, so the browser
+// is handed the same files from edge/ui/dist/public by page.route (routeOrtAssets).
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Miniflare } from 'miniflare';
+import type { Page } from 'playwright-core';
+import { buildWidget, distDir, ORT_FILES, ortAssetsDir } from '../../../edge/ui/build.js';
+import { stores } from '../../edge/support/fixture.js';
+import { startEdgeWorker } from '../../edge/support/worker.js';
+import { buildDemoIndex, publishDemoIndex } from './demoIndex.js';
+
+export interface DemoServer {
+  url: URL;
+  /** Items in the published index. */
+  count: number;
+  stop(): Promise<void>;
+}
+
+/** Builds the widget when this checkout has no build yet (`npm test` builds it first). */
+async function ensureWidgetBuilt(): Promise<void> {
+  const outputs = [path.join(distDir, 'uiScripts.js'), ...ORT_FILES.map((f) => path.join(ortAssetsDir, f))];
+  if (!outputs.every((file) => existsSync(file))) await buildWidget();
+}
+
+export async function startDemoServer(): Promise<DemoServer> {
+  await ensureWidgetBuilt();
+  // The model export and hashing overlap the worker's bundling and start-up.
+  const [index, worker] = await Promise.allSettled([
+    buildDemoIndex(),
+    startEdgeWorker({ port: 0, vars: { RATE_LIMIT_PER_MINUTE: '0' } }),
+  ]);
+  const mf: Miniflare | undefined = worker.status === 'fulfilled' ? worker.value : undefined;
+  try {
+    if (index.status === 'rejected') throw index.reason;
+    if (!mf) throw (worker as PromiseRejectedResult).reason;
+    const url = await mf.ready;
+    await publishDemoIndex(await stores(mf), index.value);
+    return { url, count: index.value.count, stop: () => mf.dispose() };
+  } catch (error) {
+    await mf?.dispose();
+    throw error;
+  }
+}
+
+/** Serves /ort/* from the built static assets, as the deployed worker's assets router does. */
+export async function routeOrtAssets(page: Page, origin: URL): Promise<void> {
+  await page.route(new URL('/ort/**', origin).href, async (route) => {
+    const file = path.join(ortAssetsDir, path.basename(new URL(route.request().url()).pathname));
+    if (!existsSync(file)) return route.fulfill({ status: 404 });
+    const type = file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
+    return route.fulfill({ status: 200, body: await readFile(file), contentType: type });
+  });
+}
