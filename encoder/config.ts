@@ -20,7 +20,17 @@ function resolvePaths(config: TrainConfig, base: string): TrainConfig {
     };
   }
   if (dataset.format === 'idx') Object.assign(dataset, { images: at(dataset.images), labels: at(dataset.labels) });
-  return { ...config, dataset, cacheDir: at(config.cacheDir), outputDir: at(config.outputDir) };
+  const pretrained = config.model.pretrained;
+  const model = pretrained
+    ? {
+        ...config.model,
+        pretrained: {
+          weights: at(pretrained.weights),
+          ...(pretrained.mapping ? { mapping: at(pretrained.mapping) } : {}),
+        },
+      }
+    : config.model;
+  return { ...config, dataset, model, cacheDir: at(config.cacheDir), outputDir: at(config.outputDir) };
 }
 
 export function parseConfig(value: unknown, file: string): TrainConfig {

@@ -36,6 +36,15 @@ export const TrainConfig = z
       architecture: z.string().min(1),
       bits: z.number().int().min(8).max(MAX_BITS).multipleOf(8),
       options: z.record(z.string(), z.unknown()).default({}),
+      /** Initialise from a pretrained file (.safetensors or .onnx); see docs/pretrained.md. */
+      pretrained: z
+        .object({
+          weights: z.string().min(1),
+          /** JSON file: model weight name -> source name or {source, transpose}. Omitted: same names. */
+          mapping: z.string().min(1).optional(),
+        })
+        .strict()
+        .optional(),
     }),
     loss: z.object({
       name: z.string().min(1),

@@ -18,6 +18,7 @@ import { writeEvaluationReport } from '../eval/report.js';
 import { evaluateRetrieval, type RetrievalMetrics } from '../eval/retrieval.js';
 import { createLoss } from '../losses/index.js';
 import { createModel } from '../models/index.js';
+import { loadPretrained } from '../models/pretrained.js';
 import type { HashModel } from '../models/types.js';
 import { loadCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
 import { encodeIndices } from './encode.js';
@@ -143,6 +144,13 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   });
   log(`training on ${engine.workers} core${engine.workers > 1 ? 's (data-parallel worker replicas)' : ''}`);
   let state: TrainerState = { epoch: 0, step: 0, bestEpoch: 0, bestValidationMap: -1, history: [] };
+  if (config.model.pretrained) {
+    const report = await loadPretrained(model.net, config.model.pretrained);
+    log(
+      `pretrained: ${report.loaded.length} weights from ${config.model.pretrained.weights}; ` +
+        `${report.untouched.length} keep their initialisation (${report.untouched.join(', ') || 'none'})`,
+    );
+  }
 
   const resumeFrom = options.resume ? await latestEpochCheckpoint(config) : undefined;
   if (options.resume && !resumeFrom) log('resume: no checkpoint yet, starting from scratch');
