@@ -239,7 +239,8 @@ export async function quantizeModel(floatOnnx: Uint8Array, options: QuantizeOpti
         const values = initializerValues(bias) as Float32Array;
         const scales = q.scales.map((s) => s * inputScale);
         const qBias = Int32Array.from(values, (v, c) => Math.round(v / scales[c]));
-        const bName = bias.name!;
+        // Named after the node: a bias shared by two nodes gets one int32 copy per input scale.
+        const bName = `${node.name}_bias`;
         const qb = constant(`${bName}_int32`, qBias, [qBias.length]);
         const s = constant(`${bName}_scale`, scales, [scales.length]);
         const z = constant(`${bName}_zero`, new Int32Array(scales.length), [scales.length]);

@@ -4,6 +4,7 @@
 // convolutions, and a Transpose is inserted only where a layer needs the other layout.
 import type * as tf from '@tensorflow/tfjs';
 import { attentionConverters } from './converters/attention.js';
+import { cbamConverters } from './converters/cbam.js';
 import { standardConverters } from './converters/standard.js';
 import { type Dim, OnnxGraph } from './onnxGraph.js';
 
@@ -46,7 +47,9 @@ export type LayerConverter = (
   outputShape: readonly (number | null)[],
 ) => Value;
 
-const converters = new Map<string, LayerConverter>(Object.entries({ ...standardConverters, ...attentionConverters }));
+const converters = new Map<string, LayerConverter>(
+  Object.entries({ ...standardConverters, ...attentionConverters, ...cbamConverters }),
+);
 
 /** Registers the converter for a tfjs layer class name. */
 export function registerConverter(className: string, convert: LayerConverter): void {

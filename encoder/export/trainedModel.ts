@@ -6,7 +6,12 @@ import path from 'node:path';
 import type { ModelCard } from '../../schemas/modelCard.js';
 import { imageValues, preprocessInto } from '../../schemas/preprocess.js';
 import type { TrainConfig } from '../../schemas/trainConfig.js';
-import { resolveCnnHashOptions, resolveHybridHashOptions } from '../models/index.js';
+import {
+  resolveCnnHashOptions,
+  resolveHybridHashOptions,
+  resolveMaSwinOptions,
+  resolveVitHashOptions,
+} from '../models/index.js';
 import { mulberry32, sampleIndices } from '../random.js';
 import { bestCheckpointDir, type prepareRun, type TrainerState } from '../train/trainer.js';
 import { exportHashModel } from './exportModel.js';
@@ -16,9 +21,15 @@ import { quantizeModel } from './quantize.js';
 
 type PreparedRun = Awaited<ReturnType<typeof prepareRun>>;
 
-const optionResolvers: Record<string, (options: Record<string, unknown> | undefined) => object> = {
+type Options = Record<string, unknown> | undefined;
+/** Each architecture's options with its defaults filled in, for the card (others: the config's own). */
+const optionResolvers: Record<string, (options: Options) => object> = {
   cnnHash: resolveCnnHashOptions,
+  // dahNet is cnnHash with CBAM after every block unless told otherwise (buildDahNet).
+  dahNet: (options: Options) => resolveCnnHashOptions({ attention: 'every', ...options }),
   hybridHash: resolveHybridHashOptions,
+  maSwin: resolveMaSwinOptions,
+  vitHash: resolveVitHashOptions,
 };
 
 export interface ExportedFile {

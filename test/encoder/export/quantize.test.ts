@@ -7,6 +7,7 @@ import { buildModelCard } from '../../../encoder/export/modelCard.js';
 import { DataType, decodeModel } from '../../../encoder/export/onnxGraph.js';
 import { quantizeModel, quantizePerChannel } from '../../../encoder/export/quantize.js';
 import { runInOrtWeb } from '../../../encoder/hash/webRuntime.js';
+import { listArchitectures } from '../../../encoder/models/index.js';
 import {
   exportSmall,
   hasherPool,
@@ -128,4 +129,20 @@ describe('quantizeModel', () => {
       quantizeModel(small.onnx, { calibration: { inputs: new Float32Array(10), count: 1 } }),
     ).rejects.toThrow(/expected 1 images of 192 values/);
   });
+});
+
+describe('every architecture quantizes', () => {
+  for (const architecture of listArchitectures()) {
+    it(`${architecture}: static int8 runs in ort-node and ort-web with the same outputs`, async () => {
+      const small = exportSmall(randomizedModel(architecture, {}, { bits: 16, inputSize: 16, seed: 3 }));
+      const per = 16 * 16 * 3;
+      const quantized = await quantizeModel(small.onnx, {
+        calibration: { inputs: randomNormalBatch(16 * per, 4), count: 16 },
+      });
+      const batch = randomNormalBatch(4 * per, 6);
+      const node = await (await hasher(quantized.onnx, small, quantized.quantization)).outputs(batch, 4);
+      const web = await runInOrtWeb(quantized.onnx, 'image', 'hash', batch, [4, 16, 16, 3]);
+      expect(maxAbsDiff(node, web)).toBeLessThan(1e-4);
+    });
+  }
 });

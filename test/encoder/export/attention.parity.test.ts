@@ -1,5 +1,5 @@
-// hybridHash (conv stem + attention stages) and every registered architecture export to ONNX and run
-// in onnxruntime-node with the tfjs model's outputs.
+// The attention architectures (hybridHash in its variants) and every registered architecture export
+// to ONNX and run in onnxruntime-node with the tfjs model's outputs.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '../../../encoder/export/onnxGraph.js';
@@ -28,8 +28,10 @@ async function expectParity(architecture: string, options: Record<string, unknow
   const batch = randomNormalBatch(n * hasher.imageBytes, 8);
   const expected = tfjsOutputs(model, batch, n);
   const actual = await hasher.outputs(batch, n);
-  expect(maxAbsDiff(expected, actual)).toBeLessThan(1e-4);
-  expect(signMismatches(expected, actual, 1e-4)).toBe(0);
+  // Float32 rounding differences scale with the outputs (linear outputs reach the hundreds).
+  const scale = Math.max(1, ...Array.from(expected, Math.abs));
+  expect(maxAbsDiff(expected, actual)).toBeLessThan(1e-5 * scale);
+  expect(signMismatches(expected, actual, 1e-5 * scale)).toBe(0);
   return small;
 }
 
@@ -58,9 +60,18 @@ describe('hybridHash export', () => {
 });
 
 describe('every architecture the encoder can train exports', () => {
+  // Default options (dahNet: CBAM after every block; maSwin: shifted windows with channel attention;
+  // vitHash: class token), linear outputs so that no tanh saturation hides a difference.
+  const featureOps: Record<string, string[]> = {
+    dahNet: ['GlobalMaxPool', 'ReduceMax', 'Sigmoid'],
+    maSwin: ['Gather', 'Sigmoid', 'Softmax'],
+    vitHash: ['Expand', 'Gather', 'Softmax'],
+  };
   for (const architecture of listArchitectures()) {
     it(`${architecture} with its default options`, async () => {
-      await expectParity(architecture, {}, 16);
+      const exported = await expectParity(architecture, { outputActivation: 'linear' }, 16);
+      const ops = new Set(decodeModel(exported.onnx).graph!.node!.map((n) => n.opType));
+      for (const op of featureOps[architecture] ?? []) expect(ops, op).toContain(op);
     });
   }
 });
