@@ -50,6 +50,10 @@ export function applyPretrained(
         }
         t = tf.transpose(t, transpose);
       }
+      // Size-1 axes may differ (PyTorch's pos_embed is [1, T, C], ours [T, C]).
+      const squeezed = (shape: readonly (number | null)[]) => shape.filter((d) => d !== 1) as number[];
+      if (tf.util.arraysEqual(squeezed(t.shape), squeezed(weight.shape) as number[]))
+        t = tf.reshape(t, weight.shape as number[]);
       if (!tf.util.arraysEqual(t.shape, weight.shape as number[])) {
         throw new WeightFileError(
           file,

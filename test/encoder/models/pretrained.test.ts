@@ -86,6 +86,7 @@ describe('applyPretrained', () => {
     // PyTorch keeps conv kernels as [O, I, H, W] and linear weights as [out, in].
     const conv = tf.transpose(weightOf(reference, 'block1_conv/kernel'), [3, 2, 0, 1]);
     const dense = tf.transpose(weightOf(reference, 'hash/kernel'), [1, 0]);
+    const bias = tf.reshape(weightOf(reference, 'hash/bias'), [1, 1, 8]); // extra size-1 axes are dropped
     const dir = await mkdtemp(path.join(tmpdir(), 'edgehash-pretrained-'));
     const weights = path.join(dir, 'backbone.safetensors');
     await writeFile(
@@ -93,6 +94,7 @@ describe('applyPretrained', () => {
       safetensors({
         'features.0.weight': { dtype: 'F32', shape: conv.shape, bytes: f32(conv.dataSync() as Float32Array) },
         'head.weight': { dtype: 'F32', shape: dense.shape, bytes: f32(dense.dataSync() as Float32Array) },
+        'head.bias': { dtype: 'F32', shape: bias.shape, bytes: f32(bias.dataSync() as Float32Array) },
       }),
     );
     const mapping = path.join(dir, 'mapping.json');
@@ -101,15 +103,16 @@ describe('applyPretrained', () => {
       JSON.stringify({
         'block1_conv/kernel': { source: 'features.0.weight', transpose: [2, 3, 1, 0] },
         'hash/kernel': { source: 'head.weight', transpose: [1, 0] },
+        'hash/bias': 'head.bias',
       }),
     );
     const report = await loadPretrained(target, { weights, mapping });
-    expect(report.loaded).toEqual(['block1_conv/kernel', 'hash/kernel']);
-    expect(report.untouched).toContain('hash/bias');
+    expect(report.loaded).toEqual(['block1_conv/kernel', 'hash/kernel', 'hash/bias']);
+    expect(report.untouched).toContain('block1_bn/gamma');
     for (const name of report.loaded) {
       expect(weightOf(target, name).arraySync()).toEqual(weightOf(reference, name).arraySync());
     }
-    expect(Array.from(weightOf(target, 'hash/bias').dataSync()).every((v) => v === 0)).toBe(true);
+    expect(Array.from(weightOf(target, 'block1_bn/gamma').dataSync()).every((v) => v === 0)).toBe(true);
   });
 
   it('matches names as they are in an ONNX file without a mapping', async () => {
