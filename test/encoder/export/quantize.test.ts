@@ -79,6 +79,12 @@ describe.each(architectures)('$architecture int8', ({ architecture, options, min
     reference = await (await hasher(small.onnx, small)).outputs(batch, n);
   });
 
+  it('float model: same outputs in ort-web as in ort-node', async () => {
+    const web = await runInOrtWeb(small.onnx, 'image', 'hash', batch, [n, 16, 16, 3]);
+    expect(maxAbsDiff(reference, web)).toBeLessThan(1e-4);
+    expect(signMismatches(reference, web, 1e-4)).toBe(0);
+  });
+
   for (const activations of ['float32', 'int8-static'] as const) {
     it(`${activations} activations: int8 weights, close to float, same outputs in ort-node and ort-web`, async () => {
       const calibration =
