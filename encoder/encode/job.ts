@@ -3,24 +3,16 @@
 // is recorded in job.json only after its files are in place, so a kill at any moment loses at most
 // the shard in flight and never leaves a half-written file under a final name.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { Sha256Hex } from '../../schemas/manifest.js';
+import { SourceSpec } from '../collection/spec.js';
 import { UsageError } from '../commands/command.js';
+import { writeFileAtomic } from '../export/files.js';
 import { fileBytes, type ShardInput, type Thumbnail } from '../publish/shardFiles.js';
 
 export const JOB_FILE = 'job.json';
-
-export const SourceSpec = z.object({
-  kind: z.enum(['folder', 'list', 'cifar10', 'cifar10-jpg', 'idx', 'files']),
-  /** Folder, list file, CIFAR-10 batch file or folder, IDX image file, or text file of paths/URLs. */
-  path: z.string().min(1),
-  /** IDX label file, or the folder a list file's relative paths start from. */
-  labels: z.string().optional(),
-  root: z.string().optional(),
-});
-export type SourceSpec = z.infer<typeof SourceSpec>;
 
 export const JobShard = z.object({
   index: z.number().int().min(0),
@@ -38,9 +30,21 @@ export const JobShard = z.object({
 });
 export type JobShard = z.infer<typeof JobShard>;
 
+/** Re-encoding: the items of an index version (its metadata), their images found through `collection`. */
+export const VersionSource = z.object({
+  kind: z.literal('version'),
+  indexId: z.string(),
+  version: z.number().int().positive(),
+  collection: SourceSpec,
+});
+export type VersionSource = z.infer<typeof VersionSource>;
+
+export const JobSource = z.union([SourceSpec, VersionSource]);
+export type JobSource = z.infer<typeof JobSource>;
+
 export const EncodeJob = z.object({
   format: z.literal('edgehash-encode-job-1'),
-  source: SourceSpec,
+  source: JobSource,
   model: z.object({
     id: z.string(),
     onnx: z.string(),
@@ -48,25 +52,17 @@ export const EncodeJob = z.object({
     checksum: Sha256Hex,
     bits: z.number().int(),
   }),
-  /** Item ids are firstId + position in the collection, so a re-run assigns the same ids. */
+  /** Item ids are firstId + position in the collection (so a re-run assigns the same ids), unless the source fixes them. */
   firstId: z.number().int().min(0),
   shardSize: z.number().int().positive(),
   thumbnails: z.boolean(),
   onError: z.enum(['fail', 'skip']),
-  /** When set, only these collection positions are encoded, with these ids (re-encoding a version). */
-  selection: z.string().optional(),
   shards: z.array(JobShard),
   /** Collection size, once the last shard is written. */
   total: z.number().int().min(0).optional(),
   done: z.boolean(),
 });
 export type EncodeJob = z.infer<typeof EncodeJob>;
-
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const temp = `${file}.tmp-${process.pid}`;
-  await writeFile(temp, data);
-  await rename(temp, file);
-}
 
 export async function readJob(dir: string): Promise<EncodeJob | null> {
   const file = path.join(dir, JOB_FILE);

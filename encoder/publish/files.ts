@@ -2,7 +2,7 @@
 // SHA-256 compared with the manifest before the version may go live.
 import type { IndexManifest } from '../../schemas/manifest.js';
 import { ModelCard } from '../../schemas/modelCard.js';
-import { sha256 } from '../../wasm/codeTable.js';
+import { sha256Hex } from '../export/modelCard.js';
 import type { BlobStore, IndexStores } from './store.js';
 import { PublishError } from './versions.js';
 
@@ -12,14 +12,6 @@ export interface FileRef {
   key: string;
   checksum?: string;
   bytes?: number;
-}
-
-export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
-}
-
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return toHex(await sha256(bytes));
 }
 
 export function storeOf(stores: IndexStores, name: 'kv' | 'r2'): BlobStore {
@@ -45,7 +37,7 @@ export async function verifyFile(stores: IndexStores, file: FileRef, manifest: I
     throw new PublishError(`${file.store}:${file.key}: ${bytes.length} bytes stored, ${file.bytes} expected`);
   }
   if (file.checksum !== undefined) {
-    const actual = await sha256Hex(bytes);
+    const actual = sha256Hex(bytes);
     if (actual !== file.checksum) {
       throw new PublishError(
         `${file.store}:${file.key}: checksum mismatch (stored ${actual}, expected ${file.checksum})`,

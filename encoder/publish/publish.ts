@@ -6,7 +6,8 @@ import { IndexManifest, type ShardEntry, type StoredFile } from '../../schemas/m
 import { ModelCard } from '../../schemas/modelCard.js';
 import { type ActivePointer, DEFAULT_INDEX_ID, storageKeys } from '../../schemas/storage.js';
 import type { CodeTable } from '../../wasm/codeTable.js';
-import { sha256Hex, storeOf, verifyVersion } from './files.js';
+import { sha256Hex } from '../export/modelCard.js';
+import { storeOf, verifyVersion } from './files.js';
 import { type PruneResult, pruneVersions } from './retention.js';
 import { type Bytes, bytesOf, loadShard, type ShardInput } from './shardFiles.js';
 import type { IndexStores } from './store.js';
@@ -84,7 +85,7 @@ export class Uploader {
 
   /** Puts the file unless its content-addressed key already exists; returns its StoredFile. */
   async put(store: 'kv' | 'r2', key: (checksum: string) => string, bytes: Uint8Array): Promise<StoredFile> {
-    const checksum = await sha256Hex(bytes);
+    const checksum = sha256Hex(bytes);
     const stored = { key: key(checksum), bytes: bytes.length, checksum };
     const target = storeOf(this.stores, store);
     const present = await target.has(stored.key);
@@ -172,7 +173,7 @@ async function uploadModel(
   const parsed = ModelCard.safeParse(cardJson);
   if (!parsed.success) throw new PublishError(`model card: ${parsed.error.issues[0]?.message}`);
   const card = parsed.data;
-  const checksum = await sha256Hex(onnx);
+  const checksum = sha256Hex(onnx);
   if (checksum !== card.onnx.checksum) {
     throw new PublishError(`model card ${card.modelId} describes ONNX ${card.onnx.checksum}, the file is ${checksum}`);
   }

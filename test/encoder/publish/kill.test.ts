@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { jobShards, readJob, writeJob } from '../../../encoder/encode/job.js';
-import { sha256Hex } from '../../../encoder/publish/files.js';
+import { sha256Hex } from '../../../encoder/export/modelCard.js';
 import { openLocalStores } from '../../../encoder/publish/localStores.js';
 import { publishVersion } from '../../../encoder/publish/publish.js';
 import { bytesOf, fileBytes } from '../../../encoder/publish/shardFiles.js';
@@ -23,7 +23,7 @@ const state = path.join(dir, 'state');
 async function writeJobDir(jobDir: string, first: number): Promise<void> {
   mkdirSync(path.join(jobDir, 'shards'), { recursive: true });
   const onnx = new TextEncoder().encode(`model bytes ${first}`);
-  const checksum = await sha256Hex(onnx);
+  const checksum = sha256Hex(onnx);
   writeFileSync(path.join(jobDir, 'model.onnx'), onnx);
   writeFileSync(
     path.join(jobDir, 'model.card.json'),
@@ -63,7 +63,7 @@ async function writeJobDir(jobDir: string, first: number): Promise<void> {
       start: i * 200,
       items: 200,
       skipped: 0,
-      checksum: await sha256Hex(bytes),
+      checksum: sha256Hex(bytes),
     });
   }
   await writeJob(jobDir, {

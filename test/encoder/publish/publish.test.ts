@@ -2,8 +2,9 @@
 // incremental add/delete/compact, and a checksum mismatch that must stop before the flip.
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../../encoder/export/modelCard.js';
 import { activate, listVersions, rollback } from '../../../encoder/publish/activation.js';
-import { sha256Hex, verifyVersion } from '../../../encoder/publish/files.js';
+import { verifyVersion } from '../../../encoder/publish/files.js';
 import { addShards, compact, deleteItems } from '../../../encoder/publish/incremental.js';
 import { type LocalStores, openLocalStores } from '../../../encoder/publish/localStores.js';
 import { type PublishEvent, publishVersion } from '../../../encoder/publish/publish.js';
@@ -77,7 +78,7 @@ describe('publishVersion', () => {
 
   it('publishes the model file and card next to the codes', async () => {
     const onnx = new TextEncoder().encode('not really onnx, but bytes with a checksum');
-    const checksum = await sha256Hex(onnx);
+    const checksum = sha256Hex(onnx);
     const card = {
       format: 'edgehash-model-card-1',
       modelId: 'cnn-64',

@@ -1,0 +1,225 @@
+// The batch encoder: streams a collection through decoding (sharp, several images at once) and the
+// ONNX hasher in batches, writing a shard every `shardSize` collection positions. Resumable: the job
+// file records finished shards, and a re-run starts at the first unfinished position; a finished job
+// is left as it is. Memory holds one shard's codes and metadata and two batches of pixels.
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ItemMetadata } from '../../schemas/item.js';
+import { ModelCard } from '../../schemas/modelCard.js';
+import { imageValues } from '../../schemas/preprocess.js';
+import { type Collection, CollectionError, type CollectionItem } from '../collection/types.js';
+import { UsageError } from '../commands/command.js';
+import { runPool } from '../data/decode.js';
+import { OnnxHasher } from '../hash/onnxHasher.js';
+import { thumbnailJpeg, toModelPixels } from './decodeImage.js';
+import { type EncodeJob, type JobSource, readJob, removeTemporaries, writeJob } from './job.js';
+import { ShardWriter } from './shardWriter.js';
+
+export const DEFAULT_SHARD_SIZE = 65_536;
+export const DEFAULT_BATCH_SIZE = 256;
+const DECODE_CONCURRENCY = 8;
+const PROGRESS_INTERVAL_MS = 2000;
+
+export type EncodeEvent =
+  | { event: 'resume'; shards: number; position: number }
+  | { event: 'skipped'; source: string; reason: string }
+  | { event: 'progress' | 'shard'; shard: number; position: number; total?: number; img_per_s: number; eta_s?: number }
+  | { event: 'done'; shards: number; count: number; skipped: number; total: number };
+
+export interface EncodeRequest {
+  /** The job directory (created when absent). */
+  dir: string;
+  source: JobSource;
+  collection: Collection;
+  /** Paths of the ONNX model and its card. */
+  model: { onnx: string; card: string };
+  shardSize?: number;
+  batchSize?: number;
+  thumbnails?: boolean;
+  onError?: 'fail' | 'skip';
+  firstId?: number;
+  /** onnxruntime intra-op threads (default: every core). */
+  threads?: number;
+  onProgress?: (event: EncodeEvent) => void;
+}
+
+interface Decoded {
+  item: CollectionItem;
+  position: number;
+  pixels?: Uint8Array;
+  thumbnail?: Uint8Array;
+  error?: string;
+}
+
+export async function readCard(file: string): Promise<ModelCard> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`${file}: cannot read the model card (${(error as Error).message})`);
+  }
+  const parsed = ModelCard.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(`${file}: not a model card (${issue?.path.join('.')}: ${issue?.message})`);
+  }
+  return parsed.data;
+}
+
+/** The job as requested; an existing job must match it in everything that decides the output. */
+async function startJob(request: EncodeRequest, card: ModelCard): Promise<EncodeJob> {
+  const wanted: EncodeJob = {
+    format: 'edgehash-encode-job-1',
+    source: request.source,
+    model: {
+      id: card.modelId,
+      onnx: path.resolve(request.model.onnx),
+      card: path.resolve(request.model.card),
+      checksum: card.onnx.checksum,
+      bits: card.bits,
+    },
+    firstId: request.firstId ?? 0,
+    shardSize: request.shardSize ?? DEFAULT_SHARD_SIZE,
+    thumbnails: request.thumbnails ?? false,
+    onError: request.onError ?? 'fail',
+    shards: [],
+    done: false,
+  };
+  const existing = await readJob(request.dir);
+  if (existing === null) {
+    await mkdir(request.dir, { recursive: true });
+    await writeJob(request.dir, wanted);
+    return wanted;
+  }
+  const differs = (['source', 'firstId', 'shardSize', 'thumbnails'] as const).filter(
+    (key) => JSON.stringify(existing[key]) !== JSON.stringify(wanted[key]),
+  );
+  if (existing.model.checksum !== wanted.model.checksum) differs.push('model' as never);
+  if (differs.length > 0) {
+    throw new UsageError(
+      `${request.dir} holds a different encode job (${differs.join(', ')} differ); use another --out folder`,
+    );
+  }
+  return { ...existing, onError: wanted.onError };
+}
+
+/** Runs (or resumes) the job; returns the finished job. */
+export async function runEncodeJob(request: EncodeRequest): Promise<EncodeJob> {
+  const card = await readCard(request.model.card);
+  const job = await startJob(request, card);
+  if (job.done) return job;
+  await removeTemporaries(request.dir);
+  const hasher = await OnnxHasher.create(request.model.onnx, card, { intraOpNumThreads: request.threads }).catch(
+    (error: Error) => {
+      throw new UsageError(error.message);
+    },
+  );
+  try {
+    await encodeRemaining(request, job, hasher);
+  } finally {
+    await hasher.release();
+  }
+  return job;
+}
+
+async function encodeRemaining(request: EncodeRequest, job: EncodeJob, hasher: OnnxHasher): Promise<void> {
+  const { dir, collection, onProgress } = request;
+  const batchSize = request.batchSize ?? DEFAULT_BATCH_SIZE;
+  const { shardSize, firstId } = job;
+  const input = hasher.card.input;
+  const imageBytes = imageValues(input);
+  const bpc = hasher.bits / 8;
+  let position = job.shards.reduce((n, s) => n + s.items, 0);
+  if (job.shards.length > 0) onProgress?.({ event: 'resume', shards: job.shards.length, position });
+  const items = collection.items(position)[Symbol.asyncIterator]();
+  let exhausted = false;
+
+  // The next batch, never crossing a shard boundary, loaded and decoded (several images at once).
+  const nextBatch = async (): Promise<Decoded[]> => {
+    const boundary = (Math.floor(position / shardSize) + 1) * shardSize;
+    const want = Math.min(batchSize, boundary - position);
+    const batch: Decoded[] = [];
+    while (batch.length < want && !exhausted) {
+      const next = await items.next();
+      if (next.done) exhausted = true;
+      else batch.push({ item: next.value, position: position + batch.length });
+    }
+    position += batch.length;
+    await runPool(batch.length, DECODE_CONCURRENCY, async (i) => {
+      const entry = batch[i];
+      try {
+        const image = await entry.item.load();
+        entry.pixels = await toModelPixels(image, input);
+        if (job.thumbnails && !entry.item.thumbnail) entry.thumbnail = await thumbnailJpeg(image);
+      } catch (error) {
+        entry.error = (error as Error).message.replace(`${entry.item.source}: `, '');
+      }
+    });
+    return batch;
+  };
+
+  const started = Date.now();
+  const startPosition = position;
+  // Positions consumed so far (`position` runs ahead while the next batch is prefetched).
+  let consumed = position;
+  let lastReport = started;
+  const report = (event: 'progress' | 'shard', shard: number) => {
+    const rate = (consumed - startPosition) / Math.max(1e-3, (Date.now() - started) / 1000);
+    const total = collection.size;
+    const eta = total !== undefined && rate > 0 ? Math.round((total - consumed) / rate) : undefined;
+    onProgress?.({ event, shard, position: consumed, total, img_per_s: Math.round(rate), eta_s: eta });
+    lastReport = Date.now();
+  };
+
+  let writer: ShardWriter | null = null;
+  const finishShard = async (open: ShardWriter) => {
+    job.shards.push(await open.finish(consumed - open.start));
+    await writeJob(dir, job);
+    report('shard', open.index);
+  };
+  let pending = nextBatch();
+  for (;;) {
+    const batch = await pending;
+    if (batch.length === 0) break;
+    pending = nextBatch();
+    const ok = batch.filter((d) => d.error === undefined);
+    for (const failed of batch.filter((d) => d.error !== undefined)) {
+      if (job.onError === 'fail') {
+        pending.catch(() => {});
+        throw new CollectionError(`${failed.item.source}: ${failed.error} (use --on-error skip to skip such images)`);
+      }
+      onProgress?.({ event: 'skipped', source: failed.item.source, reason: failed.error! });
+    }
+    const shardIndex = Math.floor(batch[0].position / shardSize);
+    if (writer === null) {
+      writer = new ShardWriter(dir, shardIndex, shardIndex * shardSize, shardSize, hasher.bits, job.thumbnails);
+      await writer.open();
+    }
+    writer.skipped += batch.length - ok.length;
+    if (ok.length > 0) {
+      const pixels = new Uint8Array(ok.length * imageBytes);
+      ok.forEach((d, i) => {
+        pixels.set(d.pixels!, i * imageBytes);
+      });
+      const codes = await hasher.hashPixels(pixels, ok.length);
+      for (const [i, d] of ok.entries()) {
+        const id = d.item.id ?? firstId + d.position;
+        const thumbnail = d.item.thumbnail ?? (d.thumbnail ? `/v1/items/${id}/thumbnail` : undefined);
+        const metadata: ItemMetadata = { id, source: d.item.source, labels: d.item.labels, thumbnail };
+        await writer.add(codes.subarray(i * bpc, (i + 1) * bpc), metadata, d.thumbnail);
+      }
+    }
+    consumed = batch[batch.length - 1].position + 1;
+    if (consumed === writer.start + shardSize) {
+      await finishShard(writer);
+      writer = null;
+    } else if (Date.now() - lastReport > PROGRESS_INTERVAL_MS) report('progress', writer.index);
+  }
+  if (writer !== null) await finishShard(writer);
+  job.total = consumed;
+  job.done = true;
+  await writeJob(dir, job);
+  const count = job.shards.reduce((n, s) => n + s.count, 0);
+  const skipped = job.shards.reduce((n, s) => n + s.skipped, 0);
+  onProgress?.({ event: 'done', shards: job.shards.length, count, skipped, total: consumed });
+}
