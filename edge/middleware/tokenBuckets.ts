@@ -19,6 +19,11 @@ export class TokenBuckets {
     this.perMs = perMinute / 60_000;
   }
 
+  /** Clients with a bucket now. */
+  get clients(): number {
+    return this.buckets.size;
+  }
+
   /** Takes one token; returns 0 when allowed, else the seconds until one is available. */
   take(key: string, now = Date.now()): number {
     if (this.perMinute <= 0) return 0;

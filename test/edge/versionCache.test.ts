@@ -1,0 +1,52 @@
+// The version cache's policy (plain TypeScript, run in Node): least recently used versions leave
+// first when the budget is exceeded, the version being served never does, concurrent requests share
+// one load, and a failed load is retried.
+import { describe, expect, it } from 'vitest';
+import type { LoadedVersion } from '../../edge/storage/loadedVersion.js';
+import { VersionCache } from '../../edge/storage/versionCache.js';
+
+const MB = 1024 * 1024;
+
+function cacheOf(budgetMb: number, sizes: Record<number, number>) {
+  const loads: number[] = [];
+  const cache = new VersionCache(budgetMb * MB, async (version) => {
+    loads.push(version);
+    if (!(version in sizes)) throw new Error(`no version ${version}`);
+    return { version, memoryBytes: sizes[version] * MB } as unknown as LoadedVersion;
+  });
+  return { cache, loads };
+}
+
+describe('VersionCache', () => {
+  it('evicts least recently used versions to stay within the budget', async () => {
+    const { cache, loads } = cacheOf(50, { 1: 20, 2: 20, 3: 20 });
+    await cache.get(1);
+    await cache.get(2);
+    await cache.get(1);
+    await cache.get(3);
+    expect(cache.loaded().map((v) => v.version)).toEqual([1, 3]);
+    expect(cache.memoryBytes).toBe(40 * MB);
+    await cache.get(2);
+    expect(loads).toEqual([1, 2, 3, 2]);
+    expect(cache.loaded().map((v) => v.version)).toEqual([3, 2]);
+  });
+
+  it('keeps the version it serves even when that one alone exceeds the budget', async () => {
+    const { cache } = cacheOf(10, { 1: 5, 2: 30 });
+    await cache.get(1);
+    const big = await cache.get(2);
+    expect(big.version).toBe(2);
+    expect(cache.loaded().map((v) => v.version)).toEqual([2]);
+  });
+
+  it('shares one load between concurrent requests and retries a failed load', async () => {
+    const sizes: Record<number, number> = { 1: 1 };
+    const { cache, loads } = cacheOf(10, sizes);
+    const [a, b] = await Promise.all([cache.get(1), cache.get(1)]);
+    expect(a).toBe(b);
+    await expect(cache.get(4)).rejects.toThrow('no version 4');
+    sizes[4] = 1;
+    expect((await cache.get(4)).version).toBe(4);
+    expect(loads).toEqual([1, 4, 4]);
+  });
+});
