@@ -4,7 +4,9 @@
 //   demo.js              the demo page's gallery
 //   uiScripts.js         both as strings, the module edge/ui/routes.ts serves them from
 //   public/ort/          onnxruntime-web's browser files, served as static assets for hash="browser"
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+//   public/_headers      CORS for them, so a widget embedded on another site can import them
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -48,19 +50,31 @@ export async function bundleForBrowser(entryPath: string): Promise<string> {
   return result.outputFiles[0].text;
 }
 
+/**
+ * Writes only what changed: `wrangler dev` watches edge/ and rebuilds on every write, so rewriting
+ * identical outputs would rebuild forever.
+ */
+async function writeIfChanged(file: string, contents: string | Uint8Array): Promise<void> {
+  const bytes = typeof contents === 'string' ? Buffer.from(contents) : contents;
+  const current = existsSync(file) ? await readFile(file) : undefined;
+  if (!current?.equals(bytes)) await writeFile(file, bytes);
+}
+
 export async function buildWidget(): Promise<{ bytes: number; gzipBytes: number }> {
   const [widget, demo] = await Promise.all(
     ['widget/index.ts', 'demo/gallery.ts'].map((entry) => bundleForBrowser(path.join(uiDir, entry))),
   );
   await mkdir(ortAssetsDir, { recursive: true });
+  const uiScripts = `export const widgetScript = ${JSON.stringify(widget)};\nexport const demoScript = ${JSON.stringify(demo)};\n`;
   await Promise.all([
-    writeFile(widgetFile, widget),
-    writeFile(path.join(distDir, 'demo.js'), demo),
-    writeFile(
-      path.join(distDir, 'uiScripts.js'),
-      `export const widgetScript = ${JSON.stringify(widget)};\nexport const demoScript = ${JSON.stringify(demo)};\n`,
+    writeIfChanged(widgetFile, widget),
+    writeIfChanged(path.join(distDir, 'demo.js'), demo),
+    writeIfChanged(path.join(distDir, 'uiScripts.js'), uiScripts),
+    ...ORT_FILES.map(async (file) =>
+      writeIfChanged(path.join(ortAssetsDir, file), await readFile(path.join(ortDist, file))),
     ),
-    ...ORT_FILES.map((file) => copyFile(path.join(ortDist, file), path.join(ortAssetsDir, file))),
+    // Workers static assets read custom response headers from this file.
+    writeIfChanged(path.join(ortAssetsDir, '..', '_headers'), '/ort/*\n  Access-Control-Allow-Origin: *\n'),
   ]);
   return { bytes: Buffer.byteLength(widget), gzipBytes: gzipSync(widget, { level: 9 }).length };
 }
