@@ -2,6 +2,7 @@
 // file's folder. Every problem is an Error naming the file and the field.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { z } from 'zod';
 import { TrainConfig } from '../schemas/trainConfig.js';
 
 export class ConfigError extends Error {
@@ -34,15 +35,25 @@ function resolvePaths(config: TrainConfig, base: string): TrainConfig {
 }
 
 export function parseConfig(value: unknown, file: string): TrainConfig {
-  const parsed = TrainConfig.safeParse(value);
+  return resolvePaths(validate(TrainConfig, value, file), path.dirname(path.resolve(file)));
+}
+
+/** Validates with a schema; ConfigError listing every problem by path. */
+export function validate<T>(schema: z.ZodType<T>, value: unknown, file: string): T {
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
     throw new ConfigError(`${file}: invalid config\n${problems}`);
   }
-  return resolvePaths(parsed.data, path.dirname(path.resolve(file)));
+  return parsed.data;
 }
 
 export async function loadConfig(file: string): Promise<TrainConfig> {
+  return parseConfig(await readJsonFile(file), file);
+}
+
+/** A JSON config file's value; ConfigError naming the file when it cannot be read or parsed. */
+export async function readJsonFile(file: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -55,5 +66,5 @@ export async function loadConfig(file: string): Promise<TrainConfig> {
   } catch (error) {
     throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`);
   }
-  return parseConfig(value, file);
+  return value;
 }

@@ -35,6 +35,7 @@ export interface TrainerState {
 
 export interface TrainResult {
   backend: string;
+  parameters: number;
   state: TrainerState;
   metrics: RetrievalMetrics;
   outputDir: string;
@@ -248,7 +249,13 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     },
   );
   await writeFile(path.join(config.outputDir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
-  return { backend: run.backend.name, state, metrics, outputDir: config.outputDir };
+  return {
+    backend: run.backend.name,
+    parameters: run.model.net.countParams(),
+    state,
+    metrics,
+    outputDir: config.outputDir,
+  };
 }
 
 /** The protocol's evaluation: query set against database set. */

@@ -1,0 +1,53 @@
+// The runs of a comparison study: every method x protocol x bit length, then the ablations, each as
+// an ordinary TrainConfig (same dataset, budget and seed), with paths resolved against the study file.
+import path from 'node:path';
+import { type StudyConfig, StudyConfig as StudySchema } from '../../schemas/studyConfig.js';
+import type { TrainConfig } from '../../schemas/trainConfig.js';
+import { parseConfig, readJsonFile, validate } from '../config.js';
+
+export interface StudyRun {
+  id: string;
+  label: string;
+  /** Set for ablations: what the run changes. */
+  change?: string;
+  protocol: TrainConfig['protocol'];
+  bits: number;
+  config: TrainConfig;
+}
+
+export interface Study {
+  config: StudyConfig;
+  runs: StudyRun[];
+  /** The results page, resolved. */
+  resultsFile: string;
+}
+
+export async function loadStudy(file: string): Promise<Study> {
+  const study = validate(StudySchema, await readJsonFile(file), file);
+  const run = (
+    m: StudyConfig['methods'][number] & { change?: string },
+    protocol: TrainConfig['protocol'],
+    bits: number,
+  ): StudyRun => {
+    const name = `${m.id}-${protocol}-${bits}`;
+    const config = parseConfig(
+      {
+        name,
+        dataset: study.dataset,
+        protocol,
+        model: { architecture: m.architecture, bits, options: m.options },
+        loss: m.loss,
+        training: study.training,
+        cacheDir: study.cacheDir,
+        outputDir: path.join(study.outputDir, name),
+      },
+      file,
+    );
+    return { id: m.id, label: m.label, ...(m.change ? { change: m.change } : {}), protocol, bits, config };
+  };
+  const runs = study.protocols.flatMap((protocol) =>
+    study.bits.flatMap((bits) => study.methods.map((m) => run(m, protocol, bits))),
+  );
+  runs.push(...study.ablations.map((a) => run(a, a.protocol, a.bits)));
+  return { config: study, runs, resultsFile: path.resolve(path.dirname(path.resolve(file)), study.results) };
+}

@@ -1,0 +1,53 @@
+// A comparison study (`edgehash compare --study FILE`): every method trained under one budget on
+// each protocol and bit length, plus ablations, written up as a results page. Each run is an
+// ordinary TrainConfig derived from the study, so a study adds no second way to train.
+import { z } from 'zod';
+import { protocols, TrainConfig } from './trainConfig.js';
+
+const { model, loss } = TrainConfig.shape;
+const RunId = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, . _ -');
+
+export const StudyMethod = z
+  .object({
+    id: RunId,
+    /** Shown in tables and plots, e.g. "MA-Swin + PAL". */
+    label: z.string().min(1),
+    architecture: model.shape.architecture,
+    options: model.shape.options,
+    loss,
+  })
+  .strict();
+
+export const StudyAblation = StudyMethod.extend({
+  /** What the ablation varies, e.g. "channel attention off". */
+  change: z.string().min(1),
+  protocol: z.enum(protocols),
+  bits: model.shape.bits,
+}).strict();
+
+export const StudyConfig = z
+  .object({
+    name: TrainConfig.shape.name,
+    dataset: TrainConfig.shape.dataset,
+    cacheDir: TrainConfig.shape.cacheDir,
+    /** Each run writes to <outputDir>/<method>-<protocol>-<bits>. */
+    outputDir: TrainConfig.shape.outputDir,
+    /** The shared budget: the same epochs, augmentation and seed for every run. */
+    training: TrainConfig.shape.training,
+    protocols: z.array(z.enum(protocols)).min(1),
+    bits: z.array(model.shape.bits).min(1),
+    methods: z.array(StudyMethod).min(1),
+    ablations: z.array(StudyAblation).default([]),
+    /** The results page (Markdown) and the folder for its plots. */
+    results: z.string().min(1),
+  })
+  .strict()
+  .refine(
+    (s) => new Set([...s.methods, ...s.ablations].map((m) => m.id)).size === s.methods.length + s.ablations.length,
+    {
+      message: 'method and ablation ids must be unique',
+      path: ['methods'],
+    },
+  );
+export type StudyConfig = z.infer<typeof StudyConfig>;
+export type StudyMethod = z.infer<typeof StudyMethod>;

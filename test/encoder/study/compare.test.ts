@@ -1,0 +1,109 @@
+// A comparison study end to end on tiny synthetic CIFAR data: every method and ablation trains under
+// the same budget, the results page holds the table, the ablations and the PR plots, and a second
+// run reads finished runs back instead of training them again.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../encoder/config.js';
+import { runStudy } from '../../../encoder/study/runStudy.js';
+import { loadStudy } from '../../../encoder/study/studyRuns.js';
+import { writeSyntheticCifar } from '../../support/syntheticCifar.js';
+
+let dir: string;
+let studyFile: string;
+
+const study = {
+  name: 'tiny-study',
+  dataset: { format: 'cifar10-binary', root: 'cifar' },
+  outputDir: 'runs',
+  training: {
+    epochs: 1,
+    batchSize: 32,
+    learningRate: 0.005,
+    backend: 'cpu',
+    workers: 1,
+    validationPerClass: 2,
+    maxSteps: 2,
+  },
+  protocols: ['cifar10-2'],
+  bits: [16],
+  methods: [
+    {
+      id: 'csq',
+      label: 'CNN + CSQ',
+      architecture: 'cnnHash',
+      options: { widths: [4], hidden: 0 },
+      loss: { name: 'csq' },
+    },
+    { id: 'dah', label: 'DAH', architecture: 'dahNet', options: { widths: [4], hidden: 0 }, loss: { name: 'dah' } },
+  ],
+  ablations: [
+    {
+      id: 'dah-no-attention',
+      label: 'DAH',
+      change: 'attention off',
+      protocol: 'cifar10-2',
+      bits: 16,
+      architecture: 'dahNet',
+      options: { widths: [4], hidden: 0, attention: 'none' },
+      loss: { name: 'dah' },
+    },
+  ],
+  results: 'docs/results.md',
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'edgehash-study-'));
+  await writeSyntheticCifar(path.join(dir, 'cifar'), 2);
+  studyFile = path.join(dir, 'study.json');
+  await writeFile(studyFile, JSON.stringify(study));
+});
+
+describe('edgehash compare', () => {
+  it('derives one run per method, protocol and bit length, plus the ablations', async () => {
+    const { runs, resultsFile } = await loadStudy(studyFile);
+    expect(runs.map((r) => r.config.name)).toEqual([
+      'csq-cifar10-2-16',
+      'dah-cifar10-2-16',
+      'dah-no-attention-cifar10-2-16',
+    ]);
+    expect(runs.every((r) => r.config.training.maxSteps === 2 && r.config.training.seed === 0)).toBe(true);
+    expect(runs[0].config.outputDir).toBe(path.join(dir, 'runs/csq-cifar10-2-16'));
+    expect(resultsFile).toBe(path.join(dir, 'docs/results.md'));
+  });
+
+  it('trains every run and writes the results page with tables, ablations and PR plots', async () => {
+    const lines: string[] = [];
+    const records = await runStudy(await loadStudy(studyFile), (l) => lines.push(l));
+    expect(records).toHaveLength(3);
+    for (const r of records) {
+      expect(r.map).toBeGreaterThan(0);
+      expect(r.parameters).toBeGreaterThan(0);
+      expect(r.wallSeconds).toBeGreaterThan(0);
+    }
+    const page = await readFile(path.join(dir, 'docs/results.md'), 'utf8');
+    expect(page).toMatch(/## cifar10-2/);
+    expect(page).toMatch(/mAP@ALL \/ P@H<=2/);
+    expect(page).toMatch(/\| CNN \+ CSQ \| \d+\.\d\d \/ \d+\.\d\d \|/);
+    expect(page).toMatch(/\| DAH \| attention off \| cifar10-2 \| 16 \|/);
+    expect(page).toContain('](tiny-study-plots/cifar10-2-16-pr.svg)');
+    const plot = await readFile(path.join(dir, 'docs/tiny-study-plots/cifar10-2-16-pr.svg'), 'utf8');
+    expect(plot).toContain('CNN + CSQ');
+    expect(plot).toContain('DAH');
+  });
+
+  it('reads finished runs back on a second run instead of training again', async () => {
+    const lines: string[] = [];
+    await runStudy(await loadStudy(studyFile), (l) => lines.push(l));
+    expect(lines.filter((l) => l.includes('finished earlier'))).toHaveLength(3);
+    expect(lines.some((l) => l.endsWith(': training'))).toBe(false);
+  });
+
+  it('names the file and the field of a bad study', async () => {
+    const bad = path.join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ ...study, bits: [12] }));
+    await expect(loadStudy(bad)).rejects.toThrow(ConfigError);
+    await expect(loadStudy(bad)).rejects.toThrow(/bad.json: invalid config\n {2}bits.0:/);
+  });
+});
