@@ -4,6 +4,7 @@ import { sourceKinds } from '../collection/spec.js';
 import { CollectionError } from '../collection/types.js';
 import { type CommandValues, requireString, UsageError } from '../commands/command.js';
 import { positiveInt } from '../publish/cliStores.js';
+import type { PublishEvent } from '../publish/publish.js';
 import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_SHARD_SIZE,
@@ -65,7 +66,7 @@ export function encodeSettings(values: CommandValues, usage: string) {
   };
 }
 
-export function printEncodeEvent(event: EncodeEvent): void {
+export function printEncodeEvent(event: EncodeEvent | PublishEvent): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 

@@ -47,6 +47,11 @@ export interface R2BucketLike {
 // R2's delete takes at most 1000 keys per call.
 const R2_DELETE_BATCH = 1000;
 
+/** A plain Uint8Array: bindings proxied by Miniflare cannot rebuild a Node Buffer on the other side. */
+function plain(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes);
+}
+
 /** Follows a paged listing to the end; returns every key, ascending. */
 export async function listAllPages(
   page: (cursor: string | undefined) => Promise<{ keys: string[]; next: string | undefined }>,
@@ -71,7 +76,7 @@ export function kvStore(kv: KvNamespaceLike): BlobStore {
       return (await kv.get(key, 'arrayBuffer')) !== null;
     },
     async put(key, bytes) {
-      await kv.put(key, bytes);
+      await kv.put(key, plain(bytes));
     },
     async delete(keys) {
       for (const key of keys) await kv.delete(key);
@@ -95,7 +100,7 @@ export function r2Store(r2: R2BucketLike): BlobStore {
       return (await r2.head(key)) !== null;
     },
     async put(key, bytes) {
-      await r2.put(key, bytes);
+      await r2.put(key, plain(bytes));
     },
     async delete(keys) {
       for (let i = 0; i < keys.length; i += R2_DELETE_BATCH) await r2.delete(keys.slice(i, i + R2_DELETE_BATCH));
