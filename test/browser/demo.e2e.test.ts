@@ -3,76 +3,25 @@
 // a click (or Enter/Space) on a result, or on a gallery image, searches for similar items; with
 // hash="browser" onnxruntime-web computes the same code as the worker and only the code is sent.
 // Prints the time from choosing the image to results on screen, and saves a screenshot.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page, Request } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../edge/support/worker.js';
 import { launchChromium } from './support/chromium.js';
-import { classImage, pngOf } from './support/demoIndex.js';
-import { type DemoServer, routeOrtAssets, startDemoServer } from './support/demoServer.js';
+import { buildDemoIndex, classImage, pngOf, publishDemoIndex } from './support/demoIndex.js';
+import { DemoPage, outDir, type ResultEvent, writeQuery } from './support/demoPage.js';
+import { type DemoServer, startDemoServer } from './support/demoServer.js';
 
 const K = 12;
-const outDir = path.join(repoRoot, 'bench/out/widget');
-
-interface ResultEvent {
-  type: 'results' | 'error';
-  code?: string;
-  ids?: number[];
-  distances?: number[];
-  firstResultsMs?: number;
-  errorCode?: string;
-}
 
 let server: DemoServer;
 let browser: Browser;
-let page: Page;
-const requests: Request[] = [];
+let demo: DemoPage;
+let count: number;
 
-/** Collects the widget's events on window.edgehashEvents (registered before any page script runs). */
-function recordEvents(): void {
-  const events: unknown[] = [];
-  Object.assign(window, { edgehashEvents: events });
-  document.addEventListener('edgehash-results', (e) => {
-    const { response, firstResultsMs } = (e as CustomEvent).detail;
-    events.push({
-      type: 'results',
-      code: response.code,
-      ids: response.hits.map((h: { id: number }) => h.id),
-      distances: response.hits.map((h: { distance: number }) => h.distance),
-      firstResultsMs,
-    });
-  });
-  document.addEventListener('edgehash-error', (e) => {
-    events.push({ type: 'error', errorCode: (e as CustomEvent).detail.code });
-  });
-}
-
-async function eventCount(): Promise<number> {
-  return page.evaluate(() => (window as unknown as { edgehashEvents: unknown[] }).edgehashEvents.length);
-}
-
-/** Runs `action` and returns the widget event it causes. */
-async function nextEvent(action: () => Promise<unknown>): Promise<ResultEvent> {
-  const before = await eventCount();
-  await action();
-  await page.waitForFunction(
-    (n) => (window as unknown as { edgehashEvents: unknown[] }).edgehashEvents.length > n,
-    before,
-  );
-  return page.evaluate((n) => (window as unknown as { edgehashEvents: ResultEvent[] }).edgehashEvents[n], before);
-}
-
-const widget = () => page.locator('edgehash-search');
-const hits = () => widget().locator('button.hit');
-
-function writeQuery(name: string, bytes: Uint8Array): string {
-  const file = path.join(outDir, name);
-  writeFileSync(file, bytes);
-  return file;
-}
-
-const choose = (file: string) => widget().locator('input[type=file]').setInputFiles(file);
+const widget = () => demo.widget();
+const hits = () => demo.hits();
+const nextEvent = (action: () => Promise<unknown>) => demo.nextEvent(action);
+const choose = (file: string) => demo.choose(file);
 
 /** Results of a similar search for `id`: the item itself at distance 0 (ties in id order before it). */
 function expectSimilarTo(id: number, event: ResultEvent): void {
@@ -83,20 +32,20 @@ function expectSimilarTo(id: number, event: ResultEvent): void {
 
 /** data-id of the element focused inside the widget's shadow root. */
 function focusedId(): Promise<string | undefined> {
-  return page.evaluate(
+  return demo.page.evaluate(
     () => (document.querySelector('edgehash-search')?.shadowRoot?.activeElement as HTMLElement | null)?.dataset.id,
   );
 }
 
 beforeAll(async () => {
-  mkdirSync(outDir, { recursive: true });
-  [server, browser] = await Promise.all([startDemoServer(), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-  page.on('request', (request) => requests.push(request));
-  await page.addInitScript(recordEvents);
-  await routeOrtAssets(page, server.url);
-  await page.goto(server.url.href);
-  await page.locator('#gallery button').first().waitFor();
+  // The model export and hashing overlap the worker's bundling and start-up, and chromium's launch.
+  const index = buildDemoIndex();
+  [server, browser] = await Promise.all([
+    startDemoServer(async (stores) => publishDemoIndex(stores, await index)),
+    launchChromium(),
+  ]);
+  count = (await index).count;
+  demo = await DemoPage.open(browser, server.url);
 });
 
 afterAll(async () => {
@@ -106,12 +55,14 @@ afterAll(async () => {
 
 describe('demo page', () => {
   it('shows the index and a gallery of its images', async () => {
-    await expect(page.locator('#about').textContent()).resolves.toContain(`${server.count} images`);
-    expect(await page.locator('#gallery button').count()).toBeGreaterThan(0);
-    const loaded = await page
-      .locator('#gallery img')
-      .evaluateAll((images) => images.every((img) => (img as HTMLImageElement).complete));
-    expect(loaded).toBe(true);
+    await expect(demo.page.locator('#about').textContent()).resolves.toContain(`${count} images`);
+    expect(await demo.page.locator('#gallery button').count()).toBeGreaterThan(0);
+    // Thumbnails come from /v1/items/{id}/thumbnail: every one decodes.
+    await demo.page.waitForFunction(() =>
+      Array.from(document.querySelectorAll<HTMLImageElement>('#gallery img')).every(
+        (img) => img.complete && img.naturalWidth > 0,
+      ),
+    );
   });
 
   it('searches with a chosen image: k results with thumbnails, distances ascending', async () => {
@@ -127,13 +78,13 @@ describe('demo page', () => {
     );
     expect(distances).toEqual(event.distances);
     expect(distances).toEqual([...distances].sort((a, b) => a - b));
-    await page.waitForFunction(() =>
+    await demo.page.waitForFunction(() =>
       Array.from(document.querySelector('edgehash-search')!.shadowRoot!.querySelectorAll('.hit img')).every(
         (img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0,
       ),
     );
     await expect(widget().locator('[role=status]').textContent()).resolves.toMatch(new RegExp(`^${K} results`));
-    const measured = await page.evaluate(() =>
+    const measured = await demo.page.evaluate(() =>
       performance.getEntriesByName('edgehash:first-results').map((m) => m.duration),
     );
     expect(measured.at(-1)).toBe(event.firstResultsMs);
@@ -146,20 +97,20 @@ describe('demo page', () => {
         k: K,
       }),
     );
-    await page.screenshot({ path: path.join(outDir, 'demo.png'), fullPage: true });
+    await demo.page.screenshot({ path: path.join(outDir, 'demo.png'), fullPage: true });
   });
 
   it('moves through the results with the keyboard and searches with Enter and Space', async () => {
     const ids = await hits().evaluateAll((buttons) => buttons.map((b) => (b as HTMLElement).dataset.id));
     await widget().locator('button.choose').focus();
-    await page.keyboard.press('Tab');
+    await demo.page.keyboard.press('Tab');
     expect(await focusedId()).toBe(ids[0]);
-    await page.keyboard.press('ArrowRight');
+    await demo.page.keyboard.press('ArrowRight');
     expect(await focusedId()).toBe(ids[1]);
-    await page.keyboard.press('End');
+    await demo.page.keyboard.press('End');
     expect(await focusedId()).toBe(ids.at(-1));
-    await page.keyboard.press('Home');
-    await page.keyboard.press('ArrowDown');
+    await demo.page.keyboard.press('Home');
+    await demo.page.keyboard.press('ArrowDown');
     const below = await focusedId();
     const [first, second] = await Promise.all(
       [ids[0], below].map((id) => widget().locator(`button.hit[data-id="${id}"]`).boundingBox()),
@@ -167,23 +118,23 @@ describe('demo page', () => {
     expect(second!.x).toBeCloseTo(first!.x, 0);
     expect(second!.y).toBeGreaterThan(first!.y);
 
-    expectSimilarTo(Number(below), await nextEvent(() => page.keyboard.press('Enter')));
+    expectSimilarTo(Number(below), await nextEvent(() => demo.page.keyboard.press('Enter')));
     await hits().nth(2).focus();
     const target = await focusedId();
-    expectSimilarTo(Number(target), await nextEvent(() => page.keyboard.press(' ')));
+    expectSimilarTo(Number(target), await nextEvent(() => demo.page.keyboard.press(' ')));
   });
 
   it('searches for similar items when a result or a gallery image is clicked', async () => {
     const id = Number(await hits().nth(3).getAttribute('data-id'));
     const [request, event] = await Promise.all([
-      page.waitForRequest((r) => r.url().includes(`/v1/items/${id}/similar`)),
+      demo.page.waitForRequest((r) => r.url().includes(`/v1/items/${id}/similar`)),
       nextEvent(() => hits().nth(3).click()),
     ]);
     expect(new URL(request.url()).searchParams.get('k')).toBe(String(K));
     expectSimilarTo(id, event);
     await expect(widget().locator('img.query').getAttribute('src')).resolves.toContain(`/v1/items/${id}/thumbnail`);
 
-    const tile = page.locator('#gallery button').nth(1);
+    const tile = demo.page.locator('#gallery button').nth(1);
     const galleryId = Number(await tile.getAttribute('data-id'));
     expectSimilarTo(galleryId, await nextEvent(() => tile.click()));
   });
@@ -200,7 +151,7 @@ describe('demo page', () => {
 
 describe('in-browser hashing (hash="browser")', () => {
   it('loads onnxruntime-web only when asked, and computes the code the worker computes', async () => {
-    const ortRequests = () => requests.filter((r) => new URL(r.url()).pathname.startsWith('/ort/'));
+    const ortRequests = () => demo.requests.filter((r) => new URL(r.url()).pathname.startsWith('/ort/'));
     expect(ortRequests()).toHaveLength(0);
     const query = pngOf(classImage(4, 903));
     const file = writeQuery('query-violet.png', query);
@@ -211,15 +162,15 @@ describe('in-browser hashing (hash="browser")', () => {
     });
     const serverCode = ((await response.json()) as { code: string }).code;
 
-    await page.locator('#browser-hash').check();
-    const sent = requests.length;
+    await demo.page.locator('#browser-hash').check();
+    const sent = demo.requests.length;
     const event = await nextEvent(() => choose(file));
     expect(event.type).toBe('results');
     expect(event.code).toBe(serverCode);
     expect(ortRequests().map((r) => path.basename(r.url()))).toEqual(
       expect.arrayContaining(['ort.wasm.bundle.min.mjs', 'ort-wasm-simd-threaded.wasm']),
     );
-    const after = requests.slice(sent).map((r) => `${r.method()} ${new URL(r.url()).pathname}`);
+    const after = demo.requests.slice(sent).map((r) => `${r.method()} ${new URL(r.url()).pathname}`);
     expect(after).toContain('GET /v1/model');
     expect(after).toContain('GET /v1/search');
     expect(after).not.toContain('POST /v1/search');

@@ -1,22 +1,19 @@
 // The demo as a browser sees it: the real worker (test/edge's startEdgeWorker: edge/index.ts in
-// workerd with KV and R2) on a 127.0.0.1 port, seeded with the demo index, and the widget build it
-// serves. Workers static assets serve onnxruntime-web's browser files under /ort/ when deployed or
-// under `wrangler dev` (wrangler.toml [assets]); this Miniflare has no assets router, so the browser
-// is handed the same files from edge/ui/dist/public by page.route (routeOrtAssets).
+// workerd with KV and R2) on a 127.0.0.1 port, seeded through the publish pipeline, serving the
+// widget build. Workers static assets serve onnxruntime-web's browser files under /ort/ when deployed
+// or under `wrangler dev` (wrangler.toml [assets]); this Miniflare has no assets router, so the
+// browser is handed the same files from edge/ui/dist/public by page.route (routeOrtAssets).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Miniflare } from 'miniflare';
 import type { Page } from 'playwright-core';
 import { buildWidget, distDir, ORT_FILES, ortAssetsDir } from '../../../edge/ui/build.js';
+import type { IndexStores } from '../../../encoder/publish/store.js';
 import { stores } from '../../edge/support/fixture.js';
 import { startEdgeWorker } from '../../edge/support/worker.js';
-import { buildDemoIndex, publishDemoIndex } from './demoIndex.js';
 
 export interface DemoServer {
   url: URL;
-  /** Items in the published index. */
-  count: number;
   stop(): Promise<void>;
 }
 
@@ -26,22 +23,16 @@ async function ensureWidgetBuilt(): Promise<void> {
   if (!outputs.every((file) => existsSync(file))) await buildWidget();
 }
 
-export async function startDemoServer(): Promise<DemoServer> {
+/** Starts the worker and publishes an index into it with `seed`. */
+export async function startDemoServer(seed: (stores: IndexStores) => Promise<unknown>): Promise<DemoServer> {
   await ensureWidgetBuilt();
-  // The model export and hashing overlap the worker's bundling and start-up.
-  const [index, worker] = await Promise.allSettled([
-    buildDemoIndex(),
-    startEdgeWorker({ port: 0, vars: { RATE_LIMIT_PER_MINUTE: '0' } }),
-  ]);
-  const mf: Miniflare | undefined = worker.status === 'fulfilled' ? worker.value : undefined;
+  const mf = await startEdgeWorker({ port: 0, vars: { RATE_LIMIT_PER_MINUTE: '0' } });
   try {
-    if (index.status === 'rejected') throw index.reason;
-    if (!mf) throw (worker as PromiseRejectedResult).reason;
     const url = await mf.ready;
-    await publishDemoIndex(await stores(mf), index.value);
-    return { url, count: index.value.count, stop: () => mf.dispose() };
+    await seed(await stores(mf));
+    return { url, stop: () => mf.dispose() };
   } catch (error) {
-    await mf?.dispose();
+    await mf.dispose();
     throw error;
   }
 }
