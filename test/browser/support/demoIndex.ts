@@ -43,8 +43,16 @@ export function classImage(c: number, seed: number): Uint8Array {
   return out;
 }
 
-export function pngOf(pixels: Uint8Array, size = IMAGE_SIZE): Uint8Array {
-  return encodePng({ width: size, height: size, channels: 3, depth: 8, data: pixels });
+/** PNG of a 32 x 32 class image, optionally scaled (nearest pixel) to width x height. */
+export function pngOf(pixels: Uint8Array, width = IMAGE_SIZE, height = width): Uint8Array {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const from = (Math.floor((y * IMAGE_SIZE) / height) * IMAGE_SIZE + Math.floor((x * IMAGE_SIZE) / width)) * 3;
+      data.set(pixels.subarray(from, from + 3), (y * width + x) * 3);
+    }
+  }
+  return encodePng({ width, height, channels: 3, depth: 8, data });
 }
 
 function jpegOf(pixels: Uint8Array): Uint8Array {
