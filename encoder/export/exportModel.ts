@@ -5,8 +5,8 @@ import { encodeModel, ONNX_OPSET } from './onnxGraph.js';
 import { convertLayersModel } from './tfjsToOnnx.js';
 
 /** Tensor names of exported hash models; the model card records them. */
-export const ONNX_INPUT_NAME = 'image';
-export const ONNX_OUTPUT_NAME = 'hash';
+const ONNX_INPUT_NAME = 'image';
+const ONNX_OUTPUT_NAME = 'hash';
 
 export interface ExportedModel {
   onnx: Uint8Array;

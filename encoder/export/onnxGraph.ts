@@ -8,7 +8,7 @@ export type TensorProto = onnxProto.onnx.ITensorProto;
 export type NodeProto = onnxProto.onnx.INodeProto;
 type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
 type AttributeProto = onnxProto.onnx.IAttributeProto;
-export type ModelProto = onnxProto.onnx.IModelProto;
+type ModelProto = onnxProto.onnx.IModelProto;
 
 /** ONNX opset the exporter writes (LayerNormalization needs 17); IR version 8 goes with it. */
 export const ONNX_OPSET = 17;
@@ -17,12 +17,12 @@ const IR_VERSION = 8;
 export const DataType = onnx.TensorProto.DataType;
 
 /** Attribute values by kind: number (int), `{ f }` (float), number[] (ints), string. */
-export type AttributeValue = number | { f: number } | number[] | string;
+type AttributeValue = number | { f: number } | number[] | string;
 
 /** A dimension: a fixed size or a symbolic name (dynamic, e.g. the batch). */
 export type Dim = number | string;
 
-export type TypedData = Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
+type TypedData = Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
 
 function dataTypeOf(data: TypedData): number {
   if (data instanceof Float32Array) return DataType.FLOAT;
@@ -64,7 +64,7 @@ export function nodeProto(
   };
 }
 
-export function valueInfo(name: string, elemType: number, dims: readonly Dim[]): ValueInfoProto {
+function valueInfo(name: string, elemType: number, dims: readonly Dim[]): ValueInfoProto {
   return {
     name,
     type: {

@@ -19,7 +19,7 @@ import {
   tensorProto,
 } from './onnxGraph.js';
 
-export type CalibrationMethod = 'minmax' | 'percentile';
+type CalibrationMethod = 'minmax' | 'percentile';
 
 export interface CalibrationOptions {
   /** Normalized float32 NHWC images, `count` of them back to back (as the float model takes them). */
@@ -45,6 +45,7 @@ export interface QuantizedModel {
 
 const WEIGHT_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
 const HISTOGRAM_BINS = 2048;
+const INT32_LIMIT = 2 ** 31 - 1;
 
 function intAttribute(node: NodeProto, name: string, fallback: number): number {
   const a = node.attribute?.find((x) => x.name === name);
@@ -238,7 +239,9 @@ export async function quantizeModel(floatOnnx: Uint8Array, options: QuantizeOpti
       if (bias && inputScale !== undefined) {
         const values = initializerValues(bias) as Float32Array;
         const scales = q.scales.map((s) => s * inputScale);
-        const qBias = Int32Array.from(values, (v, c) => Math.round(v / scales[c]));
+        const qBias = Int32Array.from(values, (v, c) =>
+          Math.max(-INT32_LIMIT, Math.min(INT32_LIMIT, Math.round(v / scales[c]))),
+        );
         // Named after the node: a bias shared by two nodes gets one int32 copy per input scale.
         const bName = `${node.name}_bias`;
         const qb = constant(`${bName}_int32`, qBias, [qBias.length]);

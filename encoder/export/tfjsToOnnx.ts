@@ -51,12 +51,7 @@ const converters = new Map<string, LayerConverter>(
   Object.entries({ ...standardConverters, ...attentionConverters, ...cbamConverters }),
 );
 
-/** Registers the converter for a tfjs layer class name. */
-export function registerConverter(className: string, convert: LayerConverter): void {
-  converters.set(className, convert);
-}
-
-export function convertibleLayerClasses(): string[] {
+function convertibleLayerClasses(): string[] {
   return [...converters.keys()].sort();
 }
 
@@ -85,8 +80,6 @@ export function convertLayersModel(net: tf.LayersModel, options: ConvertOptions)
   const values = new Map<number, Value>();
   const consumers = new Map<number, tf.layers.Layer[]>();
   const fused = new Set<tf.layers.Layer>();
-  const weightsByName = new Map<string, tf.LayerVariable>();
-  for (const w of net.weights) weightsByName.set(w.originalName, w);
 
   for (const layer of net.layers) {
     const nodes = inboundNodes(layer);
@@ -95,11 +88,21 @@ export function convertLayersModel(net: tf.LayersModel, options: ConvertOptions)
   }
   const outputTensor = net.outputs[0];
 
-  const transpose = (value: Value, perm: number[], layout: Layout): Value => ({
-    name: graph.op('Transpose', [value.name], { perm }, `${value.name}_${layout}`),
-    shape: value.shape,
-    layout,
-  });
+  // One Transpose per value and layout, however many layers read it.
+  const transposed = new Map<string, Value>();
+  const transpose = (value: Value, perm: number[], layout: Layout): Value => {
+    const key = `${value.name}>${layout}`;
+    let result = transposed.get(key);
+    if (!result) {
+      result = {
+        name: graph.op('Transpose', [value.name], { perm }, `${value.name}_${layout}`),
+        shape: value.shape,
+        layout,
+      };
+      transposed.set(key, result);
+    }
+    return result;
+  };
   const findWeight = (layer: tf.layers.Layer, name: string) =>
     layer.weights.find((w) => w.originalName === `${layer.name}/${name}`);
   const ctx: ConvertContext = {

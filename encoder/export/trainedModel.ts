@@ -67,7 +67,7 @@ async function readJson(file: string): Promise<Record<string, unknown> | undefin
  * The card's training block. Query-set metrics come from the run's eval/metrics.json, which the
  * trainer measures on the best checkpoint, so they are given only when that is the one exported.
  */
-export async function trainingBlock(
+async function trainingBlock(
   config: TrainConfig,
   run: PreparedRun,
   checkpointDir: string,

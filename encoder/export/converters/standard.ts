@@ -9,7 +9,7 @@ const configOf = (layer: tf.layers.Layer) => layer.getConfig() as Config;
 const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0], v[1]] : [v as number, v as number]);
 
 /** The named activation applied to `value` (tfjs activation identifiers). */
-export function applyActivation(ctx: ConvertContext, value: Value, activation: unknown, base: string): Value {
+function applyActivation(ctx: ConvertContext, value: Value, activation: unknown, base: string): Value {
   const g = ctx.graph;
   const out = (name: string) => ({ ...value, name });
   switch (activation ?? 'linear') {
