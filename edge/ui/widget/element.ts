@@ -128,7 +128,11 @@ export class EdgehashSearch extends HTMLElement {
     const hashing = async (page: PageOptions, signal: AbortSignal) => {
       const hasher = await this.#browserHasher();
       const code = await hasher.hash(image);
-      return this.api.searchCode(code, { ...page, version: hasher.version }, signal);
+      return this.api.searchCode(code, { ...page, version: hasher.version }, signal).catch((error) => {
+        // The model's version was retired since it loaded: the next search loads the active one.
+        if (error instanceof ApiError && error.code === 'unknown_version') this.#hasher = undefined;
+        throw error;
+      });
     };
     return this.#run('Hashing in this browser…', hashing, true);
   }
