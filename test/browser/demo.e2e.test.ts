@@ -10,10 +10,12 @@ import { launchChromium } from './support/chromium.js';
 import { buildDemoIndex, classImage, pngOf, publishDemoIndex } from './support/demoIndex.js';
 import { DemoPage, outDir, type ResultEvent, writeQuery } from './support/demoPage.js';
 import { type DemoServer, startDemoServer } from './support/demoServer.js';
+import { type EmbedderSite, startEmbedderSite } from './support/embedderSite.js';
 
 const K = 12;
 
 let server: DemoServer;
+let site: EmbedderSite;
 let browser: Browser;
 let demo: DemoPage;
 let count: number;
@@ -40,8 +42,9 @@ function focusedId(): Promise<string | undefined> {
 beforeAll(async () => {
   // The model export and hashing overlap the worker's bundling and start-up, and chromium's launch.
   const index = buildDemoIndex();
+  site = await startEmbedderSite();
   [server, browser] = await Promise.all([
-    startDemoServer(async (stores) => publishDemoIndex(stores, await index)),
+    startDemoServer(async (stores) => publishDemoIndex(stores, await index), site.origin),
     launchChromium(),
   ]);
   count = (await index).count;
@@ -51,6 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
+  await site?.close();
 });
 
 describe('demo page', () => {
@@ -139,6 +143,30 @@ describe('demo page', () => {
     expectSimilarTo(galleryId, await nextEvent(() => tile.click()));
   });
 
+  it('searches with an image pasted or dropped on it', async () => {
+    const png = Array.from(pngOf(classImage(5, 906)));
+    for (const kind of ['paste', 'drop'] as const) {
+      const event = await nextEvent(() =>
+        widget().evaluate(
+          (el, { kind, png }) => {
+            const data = new DataTransfer();
+            data.items.add(new File([Uint8Array.from(png)], 'query.png', { type: 'image/png' }));
+            const target = el.shadowRoot!.querySelector(kind === 'paste' ? 'button.choose' : '.drop')!;
+            const init = { bubbles: true, composed: true, cancelable: true };
+            target.dispatchEvent(
+              kind === 'paste'
+                ? new ClipboardEvent('paste', { ...init, clipboardData: data })
+                : new DragEvent('drop', { ...init, dataTransfer: data }),
+            );
+          },
+          { kind, png },
+        ),
+      );
+      expect(event.type).toBe('results');
+      expect(event.ids).toHaveLength(K);
+    }
+  });
+
   it('says why a search failed, in the live status', async () => {
     const bogus = writeQuery('not-an-image.png', new TextEncoder().encode('plain text, not a PNG'));
     const event = await nextEvent(() => choose(bogus));
@@ -189,5 +217,25 @@ describe('in-browser hashing (hash="browser")', () => {
         next: Number(events[1].firstResultsMs?.toFixed(1)),
       }),
     );
+  });
+});
+
+describe('embedded on another site', () => {
+  it('works from one script tag on an allow-listed origin, with endpoint, k and theme attributes', async () => {
+    const page = await browser.newPage();
+    try {
+      site.html = `<!doctype html><title>embedder</title>
+        <script src="${new URL('/widget.js', server.url)}"></script>
+        <edgehash-search endpoint="${server.url.origin}" k="5" theme="dark"></edgehash-search>`;
+      await page.goto(site.origin);
+      const embedded = page.locator('edgehash-search');
+      await embedded.locator('input[type=file]').setInputFiles(writeQuery('embedded.png', pngOf(classImage(3, 905))));
+      await embedded.locator('button.hit').nth(4).waitFor();
+      await expect(embedded.locator('button.hit').count()).resolves.toBe(5);
+      const background = await embedded.evaluate((el) => getComputedStyle(el).backgroundColor);
+      expect(background).toBe('rgb(13, 17, 23)');
+    } finally {
+      await page.close();
+    }
   });
 });

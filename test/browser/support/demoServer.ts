@@ -23,10 +23,14 @@ async function ensureWidgetBuilt(): Promise<void> {
   if (!outputs.every((file) => existsSync(file))) await buildWidget();
 }
 
-/** Starts the worker and publishes an index into it with `seed`. */
-export async function startDemoServer(seed: (stores: IndexStores) => Promise<unknown>): Promise<DemoServer> {
+/** Starts the worker (browsers from `allowedOrigins` may call it) and publishes an index with `seed`. */
+export async function startDemoServer(
+  seed: (stores: IndexStores) => Promise<unknown>,
+  allowedOrigins = '',
+): Promise<DemoServer> {
   await ensureWidgetBuilt();
-  const mf = await startEdgeWorker({ port: 0, vars: { RATE_LIMIT_PER_MINUTE: '0' } });
+  const vars = { RATE_LIMIT_PER_MINUTE: '0', ALLOWED_ORIGINS: allowedOrigins };
+  const mf = await startEdgeWorker({ port: 0, vars });
   try {
     const url = await mf.ready;
     await seed(await stores(mf));
