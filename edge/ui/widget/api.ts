@@ -1,5 +1,5 @@
-// The widget's client for the edge API. Shapes come from schemas/api.ts as types only, so the
-// bundle carries no zod; the server validates, the widget trusts its responses' shapes.
+// The widget's client for the edge API: the shapes and constants of schemas/api.ts, without its zod
+// validation (edge/ui/build.ts leaves zod out); the server validates, the widget trusts its answers.
 import type { ErrorResponse, IndexResponse, SearchResponse } from '../../../schemas/api.js';
 import { API_PREFIX } from '../../../schemas/api.js';
 
