@@ -7,12 +7,15 @@ import { createInterface } from 'node:readline';
 import { listImageFolder, readListFile } from '../data/loaders.js';
 import { type Collection, CollectionError, type CollectionItem, type SourceResolver } from './types.js';
 
+// A stalled server fails the image instead of hanging the job.
+const FETCH_TIMEOUT_MS = 30_000;
+
 const isUrl = (source: string) => /^https?:\/\//i.test(source);
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   let response: Response;
   try {
-    response = await fetch(url, { redirect: 'follow' });
+    response = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
   } catch (error) {
     const cause = (error as Error & { cause?: Error }).cause?.message;
     throw new CollectionError(`${url}: fetch failed (${cause ?? (error as Error).message})`);

@@ -1,4 +1,4 @@
-import { indexIdOf, positiveInt, printEvent, storeOptions, storeUsage, withStores } from '../publish/cliStores.js';
+import { indexIdOf, intOption, printEvent, storeOptions, storeUsage, withStores } from '../publish/cliStores.js';
 import { compact } from '../publish/incremental.js';
 import { DEFAULT_KEEP } from '../publish/publish.js';
 import type { Command } from './command.js';
@@ -10,7 +10,7 @@ export const command: Command = {
     const result = await withStores(values, (stores) =>
       compact(stores, {
         indexId: indexIdOf(values),
-        keep: positiveInt(values, 'keep', DEFAULT_KEEP),
+        keep: intOption(values, 'keep', DEFAULT_KEEP),
         onProgress: printEvent,
       }),
     );

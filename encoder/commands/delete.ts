@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { indexIdOf, positiveInt, printEvent, storeOptions, storeUsage, withStores } from '../publish/cliStores.js';
+import { indexIdOf, intOption, printEvent, storeOptions, storeUsage, withStores } from '../publish/cliStores.js';
 import { deleteItems } from '../publish/incremental.js';
 import { DEFAULT_KEEP } from '../publish/publish.js';
 import { type Command, UsageError } from './command.js';
@@ -30,7 +30,7 @@ export const command: Command = {
       deleteItems(stores, {
         indexId: indexIdOf(values),
         ids,
-        keep: positiveInt(values, 'keep', DEFAULT_KEEP),
+        keep: intOption(values, 'keep', DEFAULT_KEEP),
         onProgress: printEvent,
       }),
     );

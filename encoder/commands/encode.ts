@@ -1,5 +1,4 @@
 import { openCollection } from '../collection/spec.js';
-import { CollectionError } from '../collection/types.js';
 import {
   encodeOptions,
   encodeSettings,
@@ -9,6 +8,7 @@ import {
   sourceSpecOf,
   sourceUsage,
 } from '../encode/cliOptions.js';
+import { asUsageError } from '../publish/cliStores.js';
 import { type Command, UsageError } from './command.js';
 
 const usage = `encode ${sourceUsage} ${encodeUsage} [--first-id N]`;
@@ -23,8 +23,8 @@ export const command: Command = {
     if (!Number.isInteger(firstId) || firstId < 0 || firstId > 0xffffffff) {
       throw new UsageError(`--first-id must be an integer in 0..4294967295, got ${values['first-id']}`);
     }
-    const collection = await openCollection(source).catch((error: Error) => {
-      throw error instanceof CollectionError ? new UsageError(error.message) : error;
+    const collection = await openCollection(source).catch((error: unknown) => {
+      throw asUsageError(error);
     });
     const job = await runJobFromCli({ ...settings, source, collection, firstId });
     const count = job.shards.reduce((n, s) => n + s.count, 0);

@@ -1,8 +1,9 @@
-import { jobShards, requireFinishedJob } from '../encode/job.js';
-import { indexIdOf, positiveInt, printEvent, storeOptions, storeUsage, withStores } from '../publish/cliStores.js';
+import { finishedJobOption } from '../encode/cliOptions.js';
+import { jobShards } from '../encode/job.js';
+import { indexIdOf, intOption, printEvent, storeOptions, storeUsage, withStores } from '../publish/cliStores.js';
 import { DEFAULT_KEEP, DEFAULT_KV_SHARD_MAX_BYTES, publishVersion } from '../publish/publish.js';
 import { fileBytes } from '../publish/shardFiles.js';
-import { type Command, requireString } from './command.js';
+import type { Command } from './command.js';
 
 const usage = `publish --job DIR [--keep N] [--no-activate] [--kv-shard-max-bytes N] ${storeUsage}`;
 
@@ -16,17 +17,15 @@ export const command: Command = {
     ...storeOptions,
   },
   async run(values) {
-    const dir = requireString(values, 'job', usage);
-    const job = await requireFinishedJob(dir);
-    const kvShardMaxBytes =
-      values['kv-shard-max-bytes'] === '0' ? 0 : positiveInt(values, 'kv-shard-max-bytes', DEFAULT_KV_SHARD_MAX_BYTES);
+    const { dir, job } = await finishedJobOption(values, usage);
+    const kvShardMaxBytes = intOption(values, 'kv-shard-max-bytes', DEFAULT_KV_SHARD_MAX_BYTES, 0);
     const card = await fileBytes(job.model.card)();
     const result = await withStores(values, (stores) =>
       publishVersion(stores, {
         indexId: indexIdOf(values),
         shards: jobShards(dir, job),
         model: { onnx: fileBytes(job.model.onnx), card },
-        keep: positiveInt(values, 'keep', DEFAULT_KEEP),
+        keep: intOption(values, 'keep', DEFAULT_KEEP),
         activate: values['no-activate'] !== true,
         kvShardMaxBytes,
         onProgress: printEvent,

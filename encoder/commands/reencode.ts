@@ -1,4 +1,3 @@
-import { CollectionError } from '../collection/types.js';
 import {
   encodeOptions,
   encodeSettings,
@@ -9,9 +8,9 @@ import {
   sourceUsage,
 } from '../encode/cliOptions.js';
 import { reencode } from '../encode/reencode.js';
-import { indexIdOf, positiveInt, storeOptions, storeUsage, withStores } from '../publish/cliStores.js';
+import { indexIdOf, intOption, storeOptions, storeUsage, withStores } from '../publish/cliStores.js';
 import { DEFAULT_KEEP } from '../publish/publish.js';
-import { type Command, UsageError } from './command.js';
+import type { Command } from './command.js';
 
 const usage = `reencode ${sourceUsage} ${encodeUsage} [--keep N] ${storeUsage}`;
 
@@ -26,10 +25,8 @@ export const command: Command = {
         ...settings,
         indexId: indexIdOf(values),
         collection,
-        keep: positiveInt(values, 'keep', DEFAULT_KEEP),
+        keep: intOption(values, 'keep', DEFAULT_KEEP),
         onProgress: printEncodeEvent,
-      }).catch((error: Error) => {
-        throw error instanceof CollectionError ? new UsageError(error.message) : error;
       }),
     );
     console.log(JSON.stringify({ version: result.version, count: result.manifest.count, active: result.pointer }));

@@ -1,9 +1,8 @@
 // Options shared by `edgehash encode` and `edgehash reencode`: the model, the job folder and how to
 // encode; and running a job with progress lines on stdout.
 import { sourceKinds } from '../collection/spec.js';
-import { CollectionError } from '../collection/types.js';
 import { type CommandValues, requireString, UsageError } from '../commands/command.js';
-import { positiveInt } from '../publish/cliStores.js';
+import { asUsageError, intOption } from '../publish/cliStores.js';
 import type { PublishEvent } from '../publish/publish.js';
 import {
   DEFAULT_BATCH_SIZE,
@@ -12,7 +11,7 @@ import {
   type EncodeRequest,
   runEncodeJob,
 } from './encodeJob.js';
-import type { EncodeJob } from './job.js';
+import { type EncodeJob, requireFinishedJob } from './job.js';
 
 export const encodeOptions = {
   model: { type: 'string' },
@@ -21,6 +20,7 @@ export const encodeOptions = {
   'shard-size': { type: 'string' },
   batch: { type: 'string' },
   threads: { type: 'string' },
+  providers: { type: 'string' },
   thumbnails: { type: 'boolean', default: false },
   'on-error': { type: 'string' },
 } as const;
@@ -33,7 +33,7 @@ export const sourceOptions = {
 } as const;
 
 export const encodeUsage =
-  '--model M.onnx [--card M.card.json] --out DIR [--shard-size N] [--batch N] [--threads N] [--thumbnails] [--on-error fail|skip]';
+  '--model M.onnx [--card M.card.json] --out DIR [--shard-size N] [--batch N] [--threads N] [--providers cuda,cpu] [--thumbnails] [--on-error fail|skip]';
 export const sourceUsage = `--source PATH --kind ${sourceKinds.join('|')} [--labels IDX_LABELS] [--root DIR]`;
 
 export function sourceSpecOf(values: CommandValues, usage: string) {
@@ -58,9 +58,10 @@ export function encodeSettings(values: CommandValues, usage: string) {
   return {
     dir: requireString(values, 'out', usage),
     model: { onnx, card: typeof values.card === 'string' ? values.card : onnx.replace(/\.onnx$/, '.card.json') },
-    shardSize: positiveInt(values, 'shard-size', DEFAULT_SHARD_SIZE),
-    batchSize: positiveInt(values, 'batch', DEFAULT_BATCH_SIZE),
-    threads: values.threads === undefined ? undefined : positiveInt(values, 'threads', 1),
+    shardSize: intOption(values, 'shard-size', DEFAULT_SHARD_SIZE),
+    batchSize: intOption(values, 'batch', DEFAULT_BATCH_SIZE),
+    threads: values.threads === undefined ? undefined : intOption(values, 'threads', 1),
+    executionProviders: typeof values.providers === 'string' ? values.providers.split(',') : undefined,
     thumbnails: values.thumbnails === true,
     onError: onError as 'fail' | 'skip',
   };
@@ -75,7 +76,18 @@ export async function runJobFromCli(request: EncodeRequest): Promise<EncodeJob> 
   try {
     return await runEncodeJob({ ...request, onProgress: printEncodeEvent });
   } catch (error) {
-    if (error instanceof CollectionError) throw new UsageError(error.message);
-    throw error;
+    throw asUsageError(error);
   }
+}
+
+/** The finished encode job named by --job. */
+export async function finishedJobOption(
+  values: CommandValues,
+  usage: string,
+): Promise<{ dir: string; job: EncodeJob }> {
+  const dir = requireString(values, 'job', usage);
+  const job = await requireFinishedJob(dir).catch((error: unknown) => {
+    throw asUsageError(error);
+  });
+  return { dir, job };
 }

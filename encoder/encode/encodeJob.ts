@@ -8,11 +8,10 @@ import type { ItemMetadata } from '../../schemas/item.js';
 import { ModelCard } from '../../schemas/modelCard.js';
 import { imageValues } from '../../schemas/preprocess.js';
 import { type Collection, CollectionError, type CollectionItem } from '../collection/types.js';
-import { UsageError } from '../commands/command.js';
 import { runPool } from '../data/decode.js';
 import { OnnxHasher } from '../hash/onnxHasher.js';
 import { thumbnailJpeg, toModelPixels } from './decodeImage.js';
-import { type EncodeJob, type JobSource, readJob, removeTemporaries, writeJob } from './job.js';
+import { EncodeError, type EncodeJob, type JobSource, readJob, removeTemporaries, writeJob } from './job.js';
 import { ShardWriter } from './shardWriter.js';
 
 export const DEFAULT_SHARD_SIZE = 65_536;
@@ -40,6 +39,8 @@ export interface EncodeRequest {
   firstId?: number;
   /** onnxruntime intra-op threads (default: every core). */
   threads?: number;
+  /** onnxruntime-node execution providers, e.g. ['cuda', 'cpu'] where the install has CUDA (default cpu). */
+  executionProviders?: string[];
   onProgress?: (event: EncodeEvent) => void;
 }
 
@@ -56,12 +57,12 @@ export async function readCard(file: string): Promise<ModelCard> {
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new UsageError(`${file}: cannot read the model card (${(error as Error).message})`);
+    throw new EncodeError(`${file}: cannot read the model card (${(error as Error).message})`);
   }
   const parsed = ModelCard.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new UsageError(`${file}: not a model card (${issue?.path.join('.')}: ${issue?.message})`);
+    throw new EncodeError(`${file}: not a model card (${issue?.path.join('.')}: ${issue?.message})`);
   }
   return parsed.data;
 }
@@ -96,7 +97,7 @@ async function startJob(request: EncodeRequest, card: ModelCard): Promise<Encode
   );
   if (existing.model.checksum !== wanted.model.checksum) differs.push('model' as never);
   if (differs.length > 0) {
-    throw new UsageError(
+    throw new EncodeError(
       `${request.dir} holds a different encode job (${differs.join(', ')} differ); use another --out folder`,
     );
   }
@@ -109,11 +110,12 @@ export async function runEncodeJob(request: EncodeRequest): Promise<EncodeJob> {
   const job = await startJob(request, card);
   if (job.done) return job;
   await removeTemporaries(request.dir);
-  const hasher = await OnnxHasher.create(request.model.onnx, card, { intraOpNumThreads: request.threads }).catch(
-    (error: Error) => {
-      throw new UsageError(error.message);
-    },
-  );
+  const hasher = await OnnxHasher.create(request.model.onnx, card, {
+    intraOpNumThreads: request.threads,
+    executionProviders: request.executionProviders,
+  }).catch((error: Error) => {
+    throw new EncodeError(error.message);
+  });
   try {
     await encodeRemaining(request, job, hasher);
   } finally {
@@ -152,7 +154,9 @@ async function encodeRemaining(request: EncodeRequest, job: EncodeJob, hasher: O
         entry.pixels = await toModelPixels(image, input);
         if (job.thumbnails && !entry.item.thumbnail) entry.thumbnail = await thumbnailJpeg(image);
       } catch (error) {
-        entry.error = (error as Error).message.replace(`${entry.item.source}: `, '');
+        const message = (error as Error).message;
+        const prefix = `${entry.item.source}: `;
+        entry.error = message.startsWith(prefix) ? message.slice(prefix.length) : message;
       }
     });
     return batch;

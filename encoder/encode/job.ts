@@ -8,11 +8,18 @@ import path from 'node:path';
 import { z } from 'zod';
 import { Sha256Hex } from '../../schemas/manifest.js';
 import { SourceSpec } from '../collection/spec.js';
-import { UsageError } from '../commands/command.js';
 import { writeFileAtomic } from '../export/files.js';
 import { fileBytes, type ShardInput, type Thumbnail } from '../publish/shardFiles.js';
 
 export const JOB_FILE = 'job.json';
+
+/** An encode job that cannot run as asked (a bad model card, another job in the folder, unfinished). */
+export class EncodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EncodeError';
+  }
+}
 
 export const JobShard = z.object({
   index: z.number().int().min(0),
@@ -70,15 +77,15 @@ export async function readJob(dir: string): Promise<EncodeJob | null> {
   const parsed = EncodeJob.safeParse(JSON.parse(await readFile(file, 'utf8')));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new UsageError(`${file}: not an encode job (${issue?.path.join('.')}: ${issue?.message})`);
+    throw new EncodeError(`${file}: not an encode job (${issue?.path.join('.')}: ${issue?.message})`);
   }
   return parsed.data;
 }
 
 export async function requireFinishedJob(dir: string): Promise<EncodeJob> {
   const job = await readJob(dir);
-  if (job === null) throw new UsageError(`${dir}: no ${JOB_FILE}; run edgehash encode first`);
-  if (!job.done) throw new UsageError(`${dir}: the encode job is not finished; re-run edgehash encode to finish it`);
+  if (job === null) throw new EncodeError(`${dir}: no ${JOB_FILE}; run edgehash encode first`);
+  if (!job.done) throw new EncodeError(`${dir}: the encode job is not finished; re-run edgehash encode to finish it`);
   return job;
 }
 

@@ -2,7 +2,9 @@
 // default, a Cloudflare account with --remote) and the index, and running an operation against them.
 import { DEFAULT_INDEX_ID } from '../../schemas/storage.js';
 import { CodeTableError } from '../../wasm/codeTable.js';
+import { CollectionError } from '../collection/types.js';
 import { type CommandValues, UsageError } from '../commands/command.js';
+import { EncodeError } from '../encode/job.js';
 import { DEFAULT_PERSIST_DIR, localBindingIds, openLocalStores } from './localStores.js';
 import type { PublishEvent } from './publish.js';
 import { cloudflareConfigFromEnv, remoteStores } from './remoteStores.js';
@@ -37,11 +39,16 @@ export async function withStores<T>(values: CommandValues, operation: (stores: I
     }
     return await operation(stores);
   } catch (error) {
-    if (error instanceof PublishError || error instanceof CodeTableError) throw new UsageError(error.message);
-    throw error;
+    throw asUsageError(error);
   } finally {
     await dispose();
   }
+}
+
+/** Errors about the input (stores, files, collections, jobs) become usage errors: a message, exit 2. */
+export function asUsageError(error: unknown): unknown {
+  const known = [PublishError, CodeTableError, CollectionError, EncodeError].some((type) => error instanceof type);
+  return known ? new UsageError((error as Error).message) : error;
 }
 
 /** Progress as one JSON line per event on stdout. */
@@ -49,12 +56,13 @@ export function printEvent(event: PublishEvent): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
-export function positiveInt(values: CommandValues, name: string, fallback: number): number {
+/** An integer option of at least `min` (default 1). */
+export function intOption(values: CommandValues, name: string, fallback: number, min = 1): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(value) || value < 1) {
-    throw new UsageError(`--${name} must be a positive integer, got ${String(raw)}`);
+  if (typeof raw !== 'string' || !Number.isInteger(value) || value < min) {
+    throw new UsageError(`--${name} must be an integer >= ${min}, got ${String(raw)}`);
   }
   return value;
 }
