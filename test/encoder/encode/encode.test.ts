@@ -10,7 +10,7 @@ import { openCollection, type SourceSpec } from '../../../encoder/collection/spe
 import type { Collection } from '../../../encoder/collection/types.js';
 import { toModelPixels } from '../../../encoder/encode/decodeImage.js';
 import { type EncodeEvent, runEncodeJob } from '../../../encoder/encode/encodeJob.js';
-import { type EncodeJob, readJob } from '../../../encoder/encode/job.js';
+import type { EncodeJob } from '../../../encoder/encode/job.js';
 import { OnnxHasher } from '../../../encoder/hash/onnxHasher.js';
 import { loadShard } from '../../../encoder/publish/shardFiles.js';
 import { tempDir } from '../publish/fixtures.js';
