@@ -24,6 +24,7 @@ export function createApp(wasm: WasmModules): OpenAPIHono<AppEnv> {
     // Bindings are fixed for an isolate's lifetime: build the services on the first request.
     services ??= new EdgeServices(c.env, wasm);
     c.set('services', services);
+    c.set('keepAlive', (work) => c.executionCtx.waitUntil(work));
     await next();
   });
   app.use('/v1/*', cors, rateLimit);

@@ -8,6 +8,7 @@ import { ApiError } from './errors.js';
 import { ModelStore } from './hashing/modelStore.js';
 import { TokenBuckets } from './middleware/tokenBuckets.js';
 import { IndexReader } from './storage/indexReader.js';
+import { type KeepAlive, noKeepAlive, SharedLoad, SharedLoads } from './storage/keepAlive.js';
 import type { LoadedVersion } from './storage/loadedVersion.js';
 import { PointerCache } from './storage/pointerCache.js';
 import { VersionCache } from './storage/versionCache.js';
@@ -26,9 +27,12 @@ export class EdgeServices {
   readonly versions: VersionCache;
   readonly models: ModelStore;
   readonly rateLimiter: TokenBuckets;
-  private merger: Promise<ResultMerger> | undefined;
+  private merger: SharedLoad<ResultMerger> | undefined;
   // Manifests are immutable: a version's is read once (a few KB each; unknown versions are not kept).
-  private readonly manifests = new Map<number, Promise<IndexManifest | null>>();
+  private readonly manifests = new SharedLoads<number, IndexManifest | null>(
+    Number.POSITIVE_INFINITY,
+    (found) => found !== null,
+  );
 
   constructor(
     env: WorkerEnv,
@@ -43,12 +47,12 @@ export class EdgeServices {
   }
 
   resultMerger(): Promise<ResultMerger> {
-    this.merger ??= ResultMerger.create(this.wasm.kernel);
-    return this.merger;
+    this.merger ??= new SharedLoad(() => ResultMerger.create(this.wasm.kernel), noKeepAlive);
+    return this.merger.get();
   }
 
   /** The version number a request reads: the one it names, else the active one. */
-  async versionNumber(requested?: number): Promise<number> {
+  async versionNumber(requested: number | undefined): Promise<number> {
     if (requested !== undefined) return requested;
     const pointer = await this.pointer.get();
     if (!pointer) {
@@ -58,33 +62,25 @@ export class EdgeServices {
   }
 
   /** The loaded version a request pins for its whole duration. */
-  async version(requested?: number): Promise<LoadedVersion> {
-    return this.versions.get(await this.versionNumber(requested));
+  async version(requested: number | undefined, keepAlive: KeepAlive): Promise<LoadedVersion> {
+    return this.versions.get(await this.versionNumber(requested), keepAlive);
   }
 
   /** A version's manifest, or null when the index has no such version. */
-  manifest(version: number): Promise<IndexManifest | null> {
-    let manifest = this.manifests.get(version);
-    if (!manifest) {
-      manifest = this.reader.manifest(version);
-      this.manifests.set(version, manifest);
-      manifest.then(
-        (found) => found || this.manifests.delete(version),
-        () => this.manifests.delete(version),
-      );
-    }
-    return manifest;
+  manifest(version: number, keepAlive: KeepAlive): Promise<IndexManifest | null> {
+    return this.manifests.get(version, () => this.reader.manifest(version), keepAlive);
   }
 
   /** The manifest a request reads, without loading the version's tables. */
-  async requireManifest(requested?: number): Promise<IndexManifest> {
+  async requireManifest(requested: number | undefined, keepAlive: KeepAlive): Promise<IndexManifest> {
     const version = await this.versionNumber(requested);
-    const manifest = await this.manifest(version);
+    const manifest = await this.manifest(version, keepAlive);
     if (!manifest) throw new ApiError('unknown_version', `index "${this.settings.indexId}" has no version ${version}`);
     return manifest;
   }
 
+  // Runs inside a load the version cache already keeps alive.
   private async loadVersion(version: number): Promise<LoadedVersion> {
-    return loadVersion(this.reader, this.wasm.kernel, await this.requireManifest(version));
+    return loadVersion(this.reader, this.wasm.kernel, await this.requireManifest(version, noKeepAlive));
   }
 }

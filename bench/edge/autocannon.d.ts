@@ -10,7 +10,10 @@ declare module 'autocannon' {
     url: string;
     connections: number;
     duration: number;
-    requests: { setupRequest: (request: Record<string, unknown>) => Record<string, unknown> }[];
+    requests: {
+      setupRequest: (request: Record<string, unknown>) => Record<string, unknown>;
+      onResponse?: (status: number, body: string) => void;
+    }[];
   }
   interface Instance extends PromiseLike<Result> {
     on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): void;

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs, promisify } from 'node:util';
 import autocannon from 'autocannon';
 import jpeg from 'jpeg-js';
+import { Log, LogLevel } from 'miniflare';
 import { publishVersion } from '../../encoder/publish/publish.js';
 import { shardFromCodes } from '../../encoder/publish/shardFiles.js';
 import { BITS, BPC, stores, testModel } from '../../test/edge/support/fixture.js';
@@ -96,11 +97,20 @@ async function load(url: string, { route, connections, seconds }: Load, pid: num
   const fail = (kind: string) => failures.set(kind, (failures.get(kind) ?? 0) + 1);
   const rss: number[] = [await rssMb(pid)];
   const sampler = setInterval(() => rssMb(pid).then((mb) => rss.push(mb)), 1000);
-  const instance = autocannon({ url, connections, duration: seconds, requests: [{ setupRequest }] });
-  instance.on('response', (_client, status, _bytes, ms) => {
-    latencies.push(ms);
-    if (status !== 200) fail(`http ${status}`);
+  const instance = autocannon({
+    url,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        setupRequest,
+        onResponse: (status: number, body: string) => {
+          if (status !== 200) fail(`http ${status}: ${String(body).slice(0, 160)}`);
+        },
+      },
+    ],
   });
+  instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
   instance.on('reqError', (error) => fail(error.message));
   const result = await instance;
   clearInterval(sampler);
@@ -142,14 +152,24 @@ async function bundleSize() {
   }
 }
 
-const mf = await startEdgeWorker({ vars: { RATE_LIMIT_PER_MINUTE: '0' }, port: 0 });
+// Warnings and errors from workerd and the worker's console go to stderr.
+const mf = await startEdgeWorker({ vars: { RATE_LIMIT_PER_MINUTE: '0' }, port: 0, log: new Log(LogLevel.WARN) });
 try {
   const model = await testModel(7, {});
   const shard = await shardFromCodes(randomBytes(n * BPC, 42), BITS, { base: 0 });
   await publishVersion(await stores(mf), { shards: [shard], model });
   const url = (await mf.ready).toString().replace(/\/$/, '');
   const pid = await workerdPid();
-  // Warm-up: the version's tables and the model load on first use.
+  // Warm-up: the version's tables (seconds for 1M codes) and the model load on first use.
+  const warm = [
+    await fetch(`${url}/v1/search?code=${'00'.repeat(BPC)}`),
+    await fetch(`${url}/v1/search`, {
+      method: 'POST',
+      body: new Uint8Array(queryJpeg(0)),
+      headers: { 'content-type': 'image/jpeg' },
+    }),
+  ];
+  for (const response of warm) if (response.status !== 200) throw new Error(`warm-up: ${await response.text()}`);
   for (const route of ['code', 'image'] as const) await load(url, { route, connections: 1, seconds: 2 }, pid);
   const seconds = Number(args.seconds);
   const long = Number(args['long-seconds']);

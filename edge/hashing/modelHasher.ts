@@ -1,6 +1,6 @@
 // One ONNX hash model in onnxruntime-web: model-input pixels -> normalized tensor (schemas/preprocess.ts)
-// -> model output -> packed code (schemas/codeTable.ts packCodes). Runs are serialized per session:
-// the single-threaded wasm backend runs one inference at a time anyway.
+// -> model output -> packed code (schemas/codeTable.ts packCodes). Concurrent requests call run() on
+// the one session: the single-threaded wasm backend runs each inference to completion in one call.
 import type * as ort from 'onnxruntime-web/wasm';
 import { packCodes } from '../../schemas/codeTable.js';
 import type { ModelCard } from '../../schemas/modelCard.js';
@@ -9,8 +9,6 @@ import { imageValues, preprocessInto } from '../../schemas/preprocess.js';
 type Ort = typeof ort;
 
 export class ModelHasher {
-  private queue: Promise<unknown> = Promise.resolve();
-
   private constructor(
     private readonly ort: Ort,
     private readonly session: ort.InferenceSession,
@@ -24,13 +22,7 @@ export class ModelHasher {
   }
 
   /** The code of one image given as HWC bytes at the card's input size and channels. */
-  hash(pixels: Uint8Array): Promise<Uint8Array> {
-    const run = this.queue.then(() => this.run(pixels));
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private async run(pixels: Uint8Array): Promise<Uint8Array> {
+  async hash(pixels: Uint8Array): Promise<Uint8Array> {
     const { input, output, bits } = this.card;
     const values = new Float32Array(imageValues(input));
     preprocessInto(input, pixels, values);

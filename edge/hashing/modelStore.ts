@@ -4,6 +4,7 @@
 import type { IndexManifest } from '../../schemas/manifest.js';
 import { ModelCard } from '../../schemas/modelCard.js';
 import { type IndexReader, IndexStoreError } from '../storage/indexReader.js';
+import { type KeepAlive, SharedLoads } from '../storage/keepAlive.js';
 import { verifiedBytes } from '../storage/versionLoader.js';
 import { ModelHasher } from './modelHasher.js';
 import { onnxRuntime } from './ortRuntime.js';
@@ -12,7 +13,9 @@ import { onnxRuntime } from './ortRuntime.js';
 const MAX_MODELS = 2;
 
 export class ModelStore {
-  private readonly models = new Map<string, Promise<ModelHasher>>();
+  private readonly models = new SharedLoads<string, ModelHasher>(MAX_MODELS);
+  // Cards are a few hundred bytes and immutable per model checksum: read each once.
+  private readonly cards = new SharedLoads<string, ModelCard | null>();
 
   constructor(
     private readonly reader: IndexReader,
@@ -20,7 +23,11 @@ export class ModelStore {
   ) {}
 
   /** The model card of a version, or null for a code-only index. */
-  async card(manifest: IndexManifest): Promise<ModelCard | null> {
+  card(manifest: IndexManifest, keepAlive: KeepAlive): Promise<ModelCard | null> {
+    return this.cards.get(`${manifest.model.checksum}:${manifest.bits}`, () => this.readCard(manifest), keepAlive);
+  }
+
+  private async readCard(manifest: IndexManifest): Promise<ModelCard | null> {
     const { cardKey, checksum } = manifest.model;
     if (!cardKey) return null;
     const text = new TextDecoder().decode(await this.reader.bytes('r2', cardKey));
@@ -39,24 +46,15 @@ export class ModelStore {
   }
 
   /** The hasher of a version's model, or null for a code-only index. */
-  hasher(manifest: IndexManifest): Promise<ModelHasher> | null {
+  hasher(manifest: IndexManifest, keepAlive: KeepAlive): Promise<ModelHasher> | null {
     const { key, checksum } = manifest.model;
     if (!key) return null;
-    let model = this.models.get(checksum);
-    if (model) {
-      this.models.delete(checksum);
-    } else {
-      model = this.load(manifest, key);
-      model.catch(() => this.models.get(checksum) === model && this.models.delete(checksum));
-    }
-    this.models.set(checksum, model);
-    while (this.models.size > MAX_MODELS) this.models.delete(this.models.keys().next().value!);
-    return model;
+    return this.models.get(checksum, () => this.load(manifest, key), keepAlive);
   }
 
   private async load(manifest: IndexManifest, key: string): Promise<ModelHasher> {
     const [card, onnx, runtime] = await Promise.all([
-      this.card(manifest),
+      this.readCard(manifest),
       verifiedBytes(this.reader, 'r2', key, manifest.model.checksum),
       onnxRuntime(this.ortWasm),
     ]);

@@ -4,6 +4,7 @@ import { MAX_DEPTH, type SearchHit, type SearchParams, type SearchResponse } fro
 import { toHex } from '../bytes.js';
 import { ApiError } from '../errors.js';
 import type { EdgeServices } from '../services.js';
+import type { KeepAlive } from '../storage/keepAlive.js';
 import type { LoadedVersion } from '../storage/loadedVersion.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { searchVersion } from './searchVersion.js';
@@ -24,6 +25,7 @@ export async function searchPage(
   version: LoadedVersion,
   code: Uint8Array,
   params: Pick<SearchParams, 'k' | 'radius'> & { offset: number },
+  keepAlive: KeepAlive,
   timing: { decodeMs?: number; hashMs?: number } = {},
 ): Promise<SearchResponse> {
   const { k, offset, radius } = params;
@@ -38,7 +40,10 @@ export async function searchPage(
   const page = searchVersion(version, merger, code, { k, offset, radius });
   const rankMs = performance.now() - started;
   const locations = page.ids.map((id) => version.locate(id));
-  const metadata = await version.metadataOf(locations.filter((l) => l !== null));
+  const metadata = await version.metadataOf(
+    locations.filter((l) => l !== null),
+    keepAlive,
+  );
   const hits: SearchHit[] = page.ids.map((id, i) => {
     const location = locations[i];
     const item = location ? metadata.get(location) : undefined;

@@ -7,6 +7,7 @@ import type { ActivePointer } from '../../schemas/storage.js';
 import { ApiError } from '../errors.js';
 import { adminAuth } from '../middleware/adminAuth.js';
 import type { EdgeServices } from '../services.js';
+import type { KeepAlive } from '../storage/keepAlive.js';
 import { errorResponses, json, router } from './router.js';
 
 const security = [{ adminBearer: [] }];
@@ -36,8 +37,8 @@ const rollback = createRoute({
   },
 });
 
-async function flip(services: EdgeServices, version: number, previous: number | undefined) {
-  if (!(await services.manifest(version))) {
+async function flip(services: EdgeServices, version: number, previous: number | undefined, keepAlive: KeepAlive) {
+  if (!(await services.manifest(version, keepAlive))) {
     throw new ApiError('unknown_version', `index "${services.settings.indexId}" has no version ${version}`);
   }
   const pointer: ActivePointer = { version, previous, updated: new Date().toISOString() };
@@ -53,7 +54,7 @@ adminRoutes
     const { version } = c.req.valid('json');
     const current = await c.var.services.reader.pointer();
     const previous = current?.version === version ? current.previous : current?.version;
-    return c.json(await flip(c.var.services, version, previous), 200);
+    return c.json(await flip(c.var.services, version, previous, c.var.keepAlive), 200);
   })
   .openapi(rollback, async (c) => {
     const current = await c.var.services.reader.pointer();
@@ -61,7 +62,7 @@ adminRoutes
     if (current.previous === undefined) {
       throw new ApiError('invalid_parameter', `version ${current.version} has no previous version to roll back to`);
     }
-    return c.json(await flip(c.var.services, current.previous, current.version), 200);
+    return c.json(await flip(c.var.services, current.previous, current.version, c.var.keepAlive), 200);
   });
 adminRoutes.openAPIRegistry.registerComponent('securitySchemes', 'adminBearer', {
   type: 'http',

@@ -18,7 +18,8 @@ const index = createRoute({
 export const indexRoutes = router().openapi(index, async (c) => {
   const services = c.var.services;
   const requested = c.req.valid('query').version;
-  const [version, pointer] = await Promise.all([services.version(requested), services.pointer.get()]);
+  const { keepAlive } = c.var;
+  const [version, pointer] = await Promise.all([services.version(requested, keepAlive), services.pointer.get()]);
   const { manifest } = version;
   const body = {
     indexId: manifest.indexId,
@@ -28,7 +29,7 @@ export const indexRoutes = router().openapi(index, async (c) => {
     count: manifest.count - version.tombstones.size,
     shards: manifest.shards.length,
     created: manifest.created,
-    model: await services.models.card(manifest),
+    model: await services.models.card(manifest, keepAlive),
   };
   return c.json(body, 200);
 });

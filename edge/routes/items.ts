@@ -7,6 +7,7 @@ import { toHex } from '../bytes.js';
 import { ApiError } from '../errors.js';
 import { pageTarget, searchPage } from '../ranking/searchPage.js';
 import type { EdgeServices } from '../services.js';
+import type { KeepAlive } from '../storage/keepAlive.js';
 import { errorResponses, json, router } from './router.js';
 
 const ItemPath = z.object({
@@ -60,8 +61,8 @@ const thumbnail = createRoute({
   },
 });
 
-async function findItem(services: EdgeServices, id: number, requested: number | undefined) {
-  const version = await services.version(requested);
+async function findItem(services: EdgeServices, id: number, requested: number | undefined, keepAlive: KeepAlive) {
+  const version = await services.version(requested, keepAlive);
   const location = version.locate(id);
   if (!location) throw new ApiError('not_found', `item ${id} is not in index version ${version.version}`);
   return { version, location };
@@ -70,8 +71,8 @@ async function findItem(services: EdgeServices, id: number, requested: number | 
 export const itemRoutes = router()
   .openapi(item, async (c) => {
     const { id } = c.req.valid('param');
-    const { version, location } = await findItem(c.var.services, id, c.req.valid('query').version);
-    const metadata = (await version.metadataOf([location])).get(location) ?? { id };
+    const { version, location } = await findItem(c.var.services, id, c.req.valid('query').version, c.var.keepAlive);
+    const metadata = (await version.metadataOf([location], c.var.keepAlive)).get(location) ?? { id };
     const body = {
       indexId: version.manifest.indexId,
       version: version.version,
@@ -84,11 +85,9 @@ export const itemRoutes = router()
     const { id } = c.req.valid('param');
     const params = c.req.valid('query');
     const target = pageTarget(params);
-    const { version, location } = await findItem(c.var.services, id, target.version);
-    const page = await searchPage(c.var.services, version, version.code(location), {
-      ...params,
-      offset: target.offset,
-    });
+    const { version, location } = await findItem(c.var.services, id, target.version, c.var.keepAlive);
+    const code = version.code(location);
+    const page = await searchPage(c.var.services, version, code, { ...params, offset: target.offset }, c.var.keepAlive);
     return c.json(page, 200);
   })
   .openapi(thumbnail, async (c) => {

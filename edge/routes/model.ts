@@ -43,7 +43,7 @@ export const modelRoutes = router()
   .openapi(model, async (c) => {
     const services = c.var.services;
     const requested = c.req.valid('query').version;
-    const manifest = await services.requireManifest(requested);
+    const manifest = await services.requireManifest(requested, c.var.keepAlive);
     const { key, checksum } = manifest.model;
     if (!key) throw noModel(manifest.version);
     const headers = {
@@ -59,8 +59,8 @@ export const modelRoutes = router()
   })
   .openapi(card, async (c) => {
     const services = c.var.services;
-    const manifest = await services.requireManifest(c.req.valid('query').version);
-    const found = await services.models.card(manifest);
+    const manifest = await services.requireManifest(c.req.valid('query').version, c.var.keepAlive);
+    const found = await services.models.card(manifest, c.var.keepAlive);
     if (!found) throw noModel(manifest.version);
     return c.json(found, 200);
   });

@@ -82,8 +82,8 @@ export const searchRoutes = router()
     const services = c.var.services;
     const target = pageTarget(params);
     const bytes = await readImageBody(c.req.raw, MAX_IMAGE_BYTES);
-    const version = await services.version(target.version);
-    const hasher = services.models.hasher(version.manifest);
+    const version = await services.version(target.version, c.var.keepAlive);
+    const hasher = services.models.hasher(version.manifest, c.var.keepAlive);
     if (!hasher) {
       throw new ApiError('not_found', `index version ${version.version} has no model; search it by code`);
     }
@@ -94,12 +94,21 @@ export const searchRoutes = router()
     const hashStart = performance.now();
     const code = await model.hash(toModelPixels(image, model.card.input));
     const timing = { decodeMs, hashMs: performance.now() - hashStart };
-    return c.json(await searchPage(services, version, code, { ...params, offset: target.offset }, timing), 200);
+    const page = await searchPage(
+      services,
+      version,
+      code,
+      { ...params, offset: target.offset },
+      c.var.keepAlive,
+      timing,
+    );
+    return c.json(page, 200);
   })
   .openapi(byCode, async (c) => {
     const params = c.req.valid('query');
     const target = pageTarget(params);
-    const version = await c.var.services.version(target.version);
+    const version = await c.var.services.version(target.version, c.var.keepAlive);
     const code = parseQueryCode(params.code, version.bits);
-    return c.json(await searchPage(c.var.services, version, code, { ...params, offset: target.offset }), 200);
+    const page = await searchPage(c.var.services, version, code, { ...params, offset: target.offset }, c.var.keepAlive);
+    return c.json(page, 200);
   });

@@ -4,6 +4,7 @@
 import type { ItemMetadata } from '../../schemas/item.js';
 import type { IndexManifest, ShardEntry } from '../../schemas/manifest.js';
 import type { CodeTable } from '../../wasm/codeTable.js';
+import { type KeepAlive, SharedLoads } from './keepAlive.js';
 import type { MetadataLines } from './metadataLines.js';
 
 export interface LoadedShard {
@@ -20,8 +21,7 @@ export type MetadataLoader = (entry: ShardEntry) => Promise<MetadataLines | null
 
 export class LoadedVersion {
   readonly tombstones: ReadonlySet<number>;
-  private readonly metadata = new Map<number, Promise<MetadataLines | null>>();
-  private readonly metadataBytes = new Map<number, number>();
+  private readonly metadata = new SharedLoads<number, MetadataLines | null>();
   private readonly rows = new Map<number, Uint8Array>();
 
   constructor(
@@ -44,7 +44,7 @@ export class LoadedVersion {
   get memoryBytes(): number {
     let bytes = 0;
     for (const shard of this.shards) bytes += shard.table.memoryBytes;
-    for (const size of this.metadataBytes.values()) bytes += size;
+    for (const lines of this.metadata.loaded()) bytes += lines?.memoryBytes ?? 0;
     for (const rows of this.rows.values()) bytes += rows.byteLength;
     return bytes;
   }
@@ -79,27 +79,18 @@ export class LoadedVersion {
   }
 
   /** Metadata of the items at these locations; items without metadata are absent from the map. */
-  async metadataOf(locations: readonly ItemLocation[]): Promise<Map<ItemLocation, ItemMetadata>> {
+  async metadataOf(locations: readonly ItemLocation[], keepAlive: KeepAlive): Promise<Map<ItemLocation, ItemMetadata>> {
     const found = new Map<ItemLocation, ItemMetadata>();
     for (const location of locations) {
-      const lines = await this.shardMetadata(location.shard);
+      const lines = await this.shardMetadata(location.shard, keepAlive);
       const item = lines?.at(location.position);
       if (item) found.set(location, item);
     }
     return found;
   }
 
-  private shardMetadata(shard: number): Promise<MetadataLines | null> {
-    let lines = this.metadata.get(shard);
-    if (!lines) {
-      const entry = this.shards[shard].entry;
-      lines = entry.metadata ? this.loadMetadata(entry) : Promise.resolve(null);
-      lines.then(
-        (loaded) => this.metadataBytes.set(shard, loaded?.memoryBytes ?? 0),
-        () => this.metadata.delete(shard),
-      );
-      this.metadata.set(shard, lines);
-    }
-    return lines;
+  private shardMetadata(shard: number, keepAlive: KeepAlive): Promise<MetadataLines | null> {
+    const entry = this.shards[shard].entry;
+    return this.metadata.get(shard, async () => (entry.metadata ? this.loadMetadata(entry) : null), keepAlive);
   }
 }

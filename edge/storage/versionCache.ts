@@ -1,52 +1,43 @@
 // Loaded index versions, least recently used first out, under a memory budget. Concurrent requests
 // for a version share one load; a failed load is forgotten so the next request retries. The version
 // being returned is never evicted, even when it alone exceeds the budget (it would not fit anyway).
+import { type KeepAlive, SharedLoad } from './keepAlive.js';
 import type { LoadedVersion } from './loadedVersion.js';
 
-interface Entry {
-  promise: Promise<LoadedVersion>;
-  loaded?: LoadedVersion;
-}
-
 export class VersionCache {
-  private readonly entries = new Map<number, Entry>();
+  private readonly entries = new Map<number, SharedLoad<LoadedVersion>>();
 
   constructor(
     private readonly budgetBytes: number,
     private readonly load: (version: number) => Promise<LoadedVersion>,
   ) {}
 
-  get(version: number): Promise<LoadedVersion> {
-    const hit = this.entries.get(version);
-    if (hit) {
+  get(version: number, keepAlive: KeepAlive): Promise<LoadedVersion> {
+    let entry = this.entries.get(version);
+    if (entry) {
       // Map order is the LRU order: re-insert on use.
       this.entries.delete(version);
-      this.entries.set(version, hit);
-      if (hit.loaded) this.evict(version);
-      return hit.promise;
+      this.entries.set(version, entry);
+      if (entry.loaded) this.evict(version);
+      return entry.get();
     }
-    const entry: Entry = {
-      promise: this.load(version).then(
-        (loaded) => {
-          entry.loaded = loaded;
-          this.evict(version);
-          return loaded;
-        },
-        (error) => {
-          if (this.entries.get(version) === entry) this.entries.delete(version);
-          throw error;
-        },
-      ),
-    };
+    const started = new SharedLoad(() => this.load(version), keepAlive);
+    started.promise.then(
+      () => this.evict(version),
+      () => this.entries.get(version) === started && this.entries.delete(version),
+    );
+    entry = started;
     this.entries.set(version, entry);
-    return entry.promise;
+    return entry.get();
   }
 
   /** Versions in memory, least recently used first, with their bytes. */
   loaded(): { version: number; bytes: number }[] {
-    return [...this.entries]
-      .filter(([, e]) => e.loaded)
-      .map(([version, e]) => ({ version, bytes: e.loaded!.memoryBytes }));
+    const out: { version: number; bytes: number }[] = [];
+    for (const [version, entry] of this.entries) {
+      if (entry.loaded) out.push({ version, bytes: entry.loaded.memoryBytes });
+    }
+    return out;
   }
 
   get memoryBytes(): number {

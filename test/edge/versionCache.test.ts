@@ -2,6 +2,7 @@
 // first when the budget is exceeded, the version being served never does, concurrent requests share
 // one load, and a failed load is retried.
 import { describe, expect, it } from 'vitest';
+import { noKeepAlive } from '../../edge/storage/keepAlive.js';
 import type { LoadedVersion } from '../../edge/storage/loadedVersion.js';
 import { VersionCache } from '../../edge/storage/versionCache.js';
 
@@ -20,21 +21,21 @@ function cacheOf(budgetMb: number, sizes: Record<number, number>) {
 describe('VersionCache', () => {
   it('evicts least recently used versions to stay within the budget', async () => {
     const { cache, loads } = cacheOf(50, { 1: 20, 2: 20, 3: 20 });
-    await cache.get(1);
-    await cache.get(2);
-    await cache.get(1);
-    await cache.get(3);
+    await cache.get(1, noKeepAlive);
+    await cache.get(2, noKeepAlive);
+    await cache.get(1, noKeepAlive);
+    await cache.get(3, noKeepAlive);
     expect(cache.loaded().map((v) => v.version)).toEqual([1, 3]);
     expect(cache.memoryBytes).toBe(40 * MB);
-    await cache.get(2);
+    await cache.get(2, noKeepAlive);
     expect(loads).toEqual([1, 2, 3, 2]);
     expect(cache.loaded().map((v) => v.version)).toEqual([3, 2]);
   });
 
   it('keeps the version it serves even when that one alone exceeds the budget', async () => {
     const { cache } = cacheOf(10, { 1: 5, 2: 30 });
-    await cache.get(1);
-    const big = await cache.get(2);
+    await cache.get(1, noKeepAlive);
+    const big = await cache.get(2, noKeepAlive);
     expect(big.version).toBe(2);
     expect(cache.loaded().map((v) => v.version)).toEqual([2]);
   });
@@ -42,11 +43,11 @@ describe('VersionCache', () => {
   it('shares one load between concurrent requests and retries a failed load', async () => {
     const sizes: Record<number, number> = { 1: 1 };
     const { cache, loads } = cacheOf(10, sizes);
-    const [a, b] = await Promise.all([cache.get(1), cache.get(1)]);
+    const [a, b] = await Promise.all([cache.get(1, noKeepAlive), cache.get(1, noKeepAlive)]);
     expect(a).toBe(b);
-    await expect(cache.get(4)).rejects.toThrow('no version 4');
+    await expect(cache.get(4, noKeepAlive)).rejects.toThrow('no version 4');
     sizes[4] = 1;
-    expect((await cache.get(4)).version).toBe(4);
+    expect((await cache.get(4, noKeepAlive)).version).toBe(4);
     expect(loads).toEqual([1, 4, 4]);
   });
 });

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { Miniflare, type MiniflareOptions } from 'miniflare';
+import { type Log, Miniflare, type MiniflareOptions } from 'miniflare';
+import { defaultLocalBindingIds, type LocalBindingIds } from '../../../encoder/publish/localStores.js';
 import { bindings } from '../../../schemas/storage.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -65,8 +66,15 @@ export interface EdgeWorkerOptions {
   vars?: Record<string, string>;
   /** Keep KV and R2 on disk here (wrangler dev's layout) instead of in memory. */
   persistRoot?: string;
+  /**
+   * Where the bindings live inside the persist root; wrangler dev's (and `edgehash publish`'s) come
+   * from wrangler.toml: pass `await localBindingIds()` to serve what they wrote.
+   */
+  ids?: LocalBindingIds;
   /** Serve on this port of 127.0.0.1 as well (for load generators). */
   port?: number;
+  /** Where the worker's console and workerd's messages go (Miniflare prints nothing by default). */
+  log?: Log;
 }
 
 export async function startEdgeWorker(options: EdgeWorkerOptions = {}): Promise<Miniflare> {
@@ -74,11 +82,12 @@ export async function startEdgeWorker(options: EdgeWorkerOptions = {}): Promise<
     modulesRoot,
     modules: await bundleWorker(),
     compatibilityDate: COMPATIBILITY_DATE,
-    kvNamespaces: { [bindings.kv]: bindings.kv },
-    r2Buckets: { [bindings.r2]: bindings.r2 },
+    kvNamespaces: { [bindings.kv]: (options.ids ?? defaultLocalBindingIds).kvNamespaceId },
+    r2Buckets: { [bindings.r2]: (options.ids ?? defaultLocalBindingIds).r2BucketName },
     bindings: options.vars ?? {},
     ...(options.persistRoot ? { defaultPersistRoot: options.persistRoot } : {}),
     ...(options.port !== undefined ? { host: '127.0.0.1', port: options.port } : {}),
+    ...(options.log ? { log: options.log } : {}),
   });
   await mf.ready;
   return mf;

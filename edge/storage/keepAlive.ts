@@ -1,0 +1,85 @@
+// Loads shared between requests of one isolate (manifests, versions, models, metadata) under two
+// workerd rules. (1) I/O belongs to the request that started it: when that request ends early (its
+// client went away) its pending reads are cancelled, so a shared load is registered with the starting
+// request's waitUntil. (2) A request whose own context has nothing pending while it awaits is taken
+// for hung and cancelled with a 500, even if another request's I/O would answer it, so a request
+// waiting for a load someone else started keeps a timer of its own running meanwhile.
+
+export type KeepAlive = (work: Promise<unknown>) => void;
+
+/** For callers outside a request (unit tests of the caches). */
+export const noKeepAlive: KeepAlive = () => {};
+
+const WAIT_TICK_MS = 20;
+
+export class SharedLoad<T> {
+  private result: { value: T } | undefined;
+  readonly promise: Promise<T>;
+
+  constructor(start: () => Promise<T>, keepAlive: KeepAlive) {
+    this.promise = start();
+    this.promise.then(
+      (value) => {
+        this.result = { value };
+      },
+      () => undefined,
+    );
+    keepAlive(this.promise.catch(() => undefined));
+  }
+
+  get loaded(): T | undefined {
+    return this.result?.value;
+  }
+
+  /** The value, awaited safely from any request. */
+  get(): Promise<T> {
+    if (this.result) return Promise.resolve(this.result.value);
+    return new Promise<T>((resolve, reject) => {
+      const tick = setInterval(() => undefined, WAIT_TICK_MS);
+      this.promise.then(
+        (value) => {
+          clearInterval(tick);
+          resolve(value);
+        },
+        (error) => {
+          clearInterval(tick);
+          reject(error);
+        },
+      );
+    });
+  }
+}
+
+/** Shared loads by key: started once, forgotten on failure (so the next request retries). */
+export class SharedLoads<K, V> {
+  private readonly loads = new Map<K, SharedLoad<V>>();
+
+  /**
+   * `maxEntries`: the least recently used load is dropped beyond it. `keep`: a loaded value it rejects
+   * (say, "not found") is not remembered.
+   */
+  constructor(
+    private readonly maxEntries = Number.POSITIVE_INFINITY,
+    private readonly keep: (value: V) => boolean = () => true,
+  ) {}
+
+  get(key: K, start: () => Promise<V>, keepAlive: KeepAlive): Promise<V> {
+    let load = this.loads.get(key);
+    if (load) {
+      this.loads.delete(key);
+    } else {
+      const started = new SharedLoad(start, keepAlive);
+      const forget = () => this.loads.get(key) === started && this.loads.delete(key);
+      started.promise.then((value) => this.keep(value) || forget(), forget);
+      load = started;
+    }
+    this.loads.set(key, load);
+    while (this.loads.size > this.maxEntries) this.loads.delete(this.loads.keys().next().value as K);
+    return load.get();
+  }
+
+  /** The values loaded so far. */
+  *loaded(): Iterable<V> {
+    for (const load of this.loads.values()) if (load.loaded !== undefined) yield load.loaded;
+  }
+}
