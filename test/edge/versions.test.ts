@@ -61,6 +61,19 @@ describe('versions', () => {
     expect((await getJson(mf, '/v1/index')).body).toMatchObject({ version: 3, previous: 2, count: 120, shards: 1 });
   });
 
+  it('concurrent first requests for a new version share its load and all succeed', async () => {
+    data[4] = [shardData(3000, (i) => i, 35)];
+    await publish(mf, { shards: data[4], model: null, activate: false });
+    const responses = await Promise.all(
+      Array.from({ length: 24 }, () => getJson(mf, `/v1/search?code=${hex(query)}&k=10&version=4`)),
+    );
+    for (const { status, body } of responses) {
+      expect(status).toBe(200);
+      expect(body.version).toBe(4);
+      expectConsistent(body, 10);
+    }
+  });
+
   it('admin routes refuse a missing or wrong token', async () => {
     await expectError(mf, '/v1/admin/rollback', 'unauthorized', admin(undefined, ''));
     await expectError(mf, '/v1/admin/rollback', 'unauthorized', admin(undefined, `Bearer ${token.slice(1)}0`));
