@@ -97,7 +97,10 @@ export async function listFile(listPath: string, root = path.dirname(listPath)):
   }));
 }
 
-/** A text file naming one image per line: a path (relative to the file's folder) or an http(s) URL. */
+/**
+ * A text file naming one image per line: a path (relative to the file's folder) or an http(s) URL,
+ * optionally followed by a tab and comma-separated labels. Items get ids in line order.
+ */
 export async function fileList(listPath: string): Promise<Collection> {
   const info = await stat(listPath).catch(() => null);
   if (!info?.isFile()) throw new CollectionError(`${listPath}: list of images not found`);
@@ -107,8 +110,16 @@ export async function fileList(listPath: string): Promise<Collection> {
       input: createReadStream(listPath),
       crlfDelay: Number.POSITIVE_INFINITY,
     })) {
-      const source = line.trim();
-      if (source !== '' && !source.startsWith('#')) yield source;
+      const [source, labels] = line.trim().split('\t');
+      if (source !== '' && !source.startsWith('#')) {
+        yield {
+          source,
+          labels: labels
+            ?.split(',')
+            .map((l) => l.trim())
+            .filter((l) => l !== ''),
+        };
+      }
     }
   };
   let size = 0;
@@ -118,8 +129,8 @@ export async function fileList(listPath: string): Promise<Collection> {
     size,
     async *items(start) {
       let position = 0;
-      for await (const source of lines()) {
-        if (position++ >= start) yield { source, load: load(source) };
+      for await (const { source, labels } of lines()) {
+        if (position++ >= start) yield { source, ...(labels?.length ? { labels } : {}), load: load(source) };
       }
     },
   };

@@ -1,8 +1,7 @@
 import { finishedJobOption } from '../encode/cliOptions.js';
-import { jobShards } from '../encode/job.js';
+import { jobModel, jobShards } from '../encode/job.js';
 import { indexIdOf, intOption, printEvent, storeOptions, storeUsage, withStores } from '../publish/cliStores.js';
 import { DEFAULT_KEEP, DEFAULT_KV_SHARD_MAX_BYTES, publishVersion } from '../publish/publish.js';
-import { fileBytes } from '../publish/shardFiles.js';
 import type { Command } from './command.js';
 
 const usage = `publish --job DIR [--keep N] [--no-activate] [--kv-shard-max-bytes N] ${storeUsage}`;
@@ -19,12 +18,12 @@ export const command: Command = {
   async run(values) {
     const { dir, job } = await finishedJobOption(values, usage);
     const kvShardMaxBytes = intOption(values, 'kv-shard-max-bytes', DEFAULT_KV_SHARD_MAX_BYTES, 0);
-    const card = await fileBytes(job.model.card)();
+    const model = await jobModel(dir, job);
     const result = await withStores(values, (stores) =>
       publishVersion(stores, {
         indexId: indexIdOf(values),
         shards: jobShards(dir, job),
-        model: { onnx: fileBytes(job.model.onnx), card },
+        model,
         keep: intOption(values, 'keep', DEFAULT_KEEP),
         activate: values['no-activate'] !== true,
         kvShardMaxBytes,

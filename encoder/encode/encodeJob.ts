@@ -74,8 +74,9 @@ async function startJob(request: EncodeRequest, card: ModelCard): Promise<Encode
     source: request.source,
     model: {
       id: card.modelId,
-      onnx: path.resolve(request.model.onnx),
-      card: path.resolve(request.model.card),
+      // Relative to the job folder, so a job folder can move with its model (defaults/ in the repository).
+      onnx: path.relative(path.resolve(request.dir), path.resolve(request.model.onnx)),
+      card: path.relative(path.resolve(request.dir), path.resolve(request.model.card)),
       checksum: card.onnx.checksum,
       bits: card.bits,
     },

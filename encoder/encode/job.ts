@@ -54,6 +54,7 @@ export const EncodeJob = z.object({
   source: JobSource,
   model: z.object({
     id: z.string(),
+    /** Model files, relative to the job folder (absolute paths from older jobs still resolve). */
     onnx: z.string(),
     card: z.string(),
     checksum: Sha256Hex,
@@ -123,4 +124,15 @@ export function jobShards(dir: string, job: EncodeJob): ShardInput[] {
       metadata: fileBytes(path.join(dir, s.metadata)),
       thumbnails: s.thumbnails ? () => thumbnailsIn(path.join(dir, s.thumbnails!)) : undefined,
     }));
+}
+
+/** The job's model as a publish input: ONNX read when uploaded, the card read now. */
+export async function jobModel(
+  dir: string,
+  job: EncodeJob,
+): Promise<{ onnx: () => Promise<Uint8Array>; card: Uint8Array }> {
+  return {
+    onnx: fileBytes(path.resolve(dir, job.model.onnx)),
+    card: await fileBytes(path.resolve(dir, job.model.card))(),
+  };
 }

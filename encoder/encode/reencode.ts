@@ -4,11 +4,10 @@
 import { DEFAULT_INDEX_ID } from '../../schemas/storage.js';
 import type { SourceSpec } from '../collection/spec.js';
 import { type PublishEvent, type PublishResult, publishVersion } from '../publish/publish.js';
-import { fileBytes } from '../publish/shardFiles.js';
 import type { IndexStores } from '../publish/store.js';
 import { PublishError, readActive, requireActive } from '../publish/versions.js';
 import { type EncodeEvent, type EncodeRequest, runEncodeJob } from './encodeJob.js';
-import { jobShards, readJob, type VersionSource } from './job.js';
+import { jobModel, jobShards, readJob, type VersionSource } from './job.js';
 import { versionCollection } from './versionCollection.js';
 
 export interface ReencodeOptions extends Omit<EncodeRequest, 'source' | 'collection' | 'firstId' | 'onProgress'> {
@@ -45,7 +44,7 @@ export async function reencode(stores: IndexStores, options: ReencodeOptions): P
   return publishVersion(stores, {
     indexId,
     shards: jobShards(options.dir, job),
-    model: { onnx: fileBytes(job.model.onnx), card: await fileBytes(job.model.card)() },
+    model: await jobModel(options.dir, job),
     keep: options.keep,
     onProgress: options.onProgress,
   });

@@ -186,13 +186,15 @@ describe('edgehash encode (in process)', () => {
     ]);
 
     const files = path.join(dir, 'folder', 'files.txt');
-    writeFileSync(files, `# images\ncat/01.jpg\n${baseUrl}/cat.png\n\n${baseUrl}/missing.jpg\n`);
+    writeFileSync(files, `# images\ncat/01.jpg\tcat, pet\n${baseUrl}/cat.png\n\n${baseUrl}/missing.jpg\n`);
     await expect(encode({ kind: 'files', path: files }, 'files-fail')).rejects.toThrow(
       `${baseUrl}/missing.jpg: HTTP 404`,
     );
     const filesJob = await encode({ kind: 'files', path: files }, 'files-skip', { onError: 'skip' });
     const fileItems = await itemsOf(filesJob.job, 'files-skip');
     expect(fileItems.map((i) => i.source)).toEqual(['cat/01.jpg', `${baseUrl}/cat.png`]);
+    // An optional tab-separated label column; lines without one have no labels.
+    expect(fileItems.map((i) => i.labels)).toEqual([['cat', 'pet'], undefined]);
     expect(fileItems[1].code).toBe(await codeAlone(readFileSync(path.join(dir, 'folder/cat/00.png'))));
   });
 

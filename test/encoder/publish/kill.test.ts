@@ -5,11 +5,11 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { jobShards, readJob, writeJob } from '../../../encoder/encode/job.js';
+import { jobModel, jobShards, readJob, writeJob } from '../../../encoder/encode/job.js';
 import { sha256Hex } from '../../../encoder/export/modelCard.js';
 import { openLocalStores } from '../../../encoder/publish/localStores.js';
 import { publishVersion } from '../../../encoder/publish/publish.js';
-import { bytesOf, fileBytes } from '../../../encoder/publish/shardFiles.js';
+import { bytesOf } from '../../../encoder/publish/shardFiles.js';
 import { childPids } from '../../../encoder/publish/workerdReaper.js';
 import { storageKeys } from '../../../schemas/storage.js';
 import { BITS, expectServing, shardOf, tempDir } from './fixtures.js';
@@ -139,7 +139,7 @@ beforeAll(async () => {
   const job1 = (await readJob(path.join(dir, 'job1')))!;
   await publishVersion(local, {
     shards: jobShards(path.join(dir, 'job1'), job1),
-    model: { onnx: fileBytes(job1.model.onnx), card: await fileBytes(job1.model.card)() },
+    model: await jobModel(path.join(dir, 'job1'), job1),
     kvShardMaxBytes: 0,
   });
   v1Pointer = (await local.kv.get(storageKeys.active('default')))!;
