@@ -64,7 +64,7 @@ export function applyPretrained(
     });
   });
   // Every tensor is checked before any weight changes: a bad file leaves the model as it was.
-  plan.forEach(([target], i) => weights.get(target)!.write(values[i]));
+  for (const [i, [target]] of plan.entries()) weights.get(target)!.write(values[i]);
   const loaded = plan.map(([target]) => target);
   const loadedSet = new Set(loaded);
   return { loaded, untouched: [...weights.keys()].filter((name) => !loadedSet.has(name)) };

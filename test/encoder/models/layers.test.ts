@@ -208,7 +208,7 @@ describe('MultiHeadSelfAttention with shifted windows and mixed (channel) attent
     for (const m of mask) {
       m.forEach((row, i) => {
         expect(row[i]).toBe(0);
-        row.forEach((v, j) => expect(v).toBe(m[j][i]));
+        for (const [j, v] of row.entries()) expect(v).toBe(m[j][i]);
       });
     }
     // Window 0 holds one region (nothing masked); the last window holds four.

@@ -82,7 +82,7 @@ describe('applyPretrained', () => {
   it('maps PyTorch-layout tensors with permutations, leaving unmapped weights alone', async () => {
     const reference = smallCnn().net;
     const target = smallCnn().net;
-    target.weights.forEach((w) => w.write(tf.zerosLike(w.read())));
+    for (const w of target.weights) w.write(tf.zerosLike(w.read()));
     // PyTorch keeps conv kernels as [O, I, H, W] and linear weights as [out, in].
     const conv = tf.transpose(weightOf(reference, 'block1_conv/kernel'), [3, 2, 0, 1]);
     const dense = tf.transpose(weightOf(reference, 'hash/kernel'), [1, 0]);
@@ -118,7 +118,7 @@ describe('applyPretrained', () => {
   it('matches names as they are in an ONNX file without a mapping', async () => {
     const reference = smallCnn().net;
     const target = smallCnn().net;
-    target.weights.forEach((w) => w.write(tf.zerosLike(w.read())));
+    for (const w of target.weights) w.write(tf.zerosLike(w.read()));
     const initializer = reference.weights.map((w) =>
       tensorProto(w.originalName, w.read().dataSync() as Float32Array, w.shape as number[]),
     );
