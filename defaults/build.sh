@@ -19,7 +19,8 @@ mkdir -p "$work/demo"
 for dir in data/cifar10-jpg/test/*/; do
   class=$(basename "$dir")
   mkdir -p "$work/demo/$class"
-  find "$dir" -name '*.jpg' | sort | head -200 | while read -r file; do
+  mapfile -t files < <(find "$dir" -name '*.jpg' | sort)
+  for file in "${files[@]:0:200}"; do
     cp "$file" "$work/demo/$class/"
     printf '%s/%s\t%s\n' "$class" "$(basename "$file")" "$class"
   done
