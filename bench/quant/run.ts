@@ -6,7 +6,6 @@
 // Options: --config FILE (default configs/cifar10-2-cnn-64.json), --checkpoint DIR (default: the
 // run's best), --calibrate N (default 512 training images), --sample N (default 1000).
 import { parseArgs } from 'node:util';
-import { loadRunWithCheckpoint } from '../../encoder/commands/command.js';
 import { evaluateRetrieval } from '../../encoder/eval/retrieval.js';
 import { exportHashModel } from '../../encoder/export/exportModel.js';
 import { buildModelCard } from '../../encoder/export/modelCard.js';
@@ -15,6 +14,7 @@ import { calibrationInputs } from '../../encoder/export/trainedModel.js';
 import { OnnxHasher } from '../../encoder/hash/onnxHasher.js';
 import { runInOrtWeb } from '../../encoder/hash/webRuntime.js';
 import { encodeIndices } from '../../encoder/train/encode.js';
+import { loadRunWithCheckpoint } from '../../encoder/train/runWithCheckpoint.js';
 import { packCodes } from '../../schemas/codeTable.js';
 import type { ModelCard } from '../../schemas/modelCard.js';
 import { imageValues, preprocessInto } from '../../schemas/preprocess.js';

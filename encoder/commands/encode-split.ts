@@ -5,7 +5,8 @@ import path from 'node:path';
 import { CodeTable } from '../../wasm/codeTable.js';
 import { loadKernelModule } from '../../wasm/nodeModule.js';
 import { encodeIndices } from '../train/encode.js';
-import { type Command, loadRunWithCheckpoint, requireString, UsageError } from './command.js';
+import { loadRunWithCheckpoint } from '../train/runWithCheckpoint.js';
+import { type Command, requireString, UsageError } from './command.js';
 
 const usage = 'encode-split --config FILE [--checkpoint DIR] [--split database|query|train|validation] --out FILE.ehct';
 const splits = ['database', 'query', 'train', 'validation'] as const;

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { writeEvaluationReport } from '../eval/report.js';
+import { loadRunWithCheckpoint } from '../train/runWithCheckpoint.js';
 import { evaluate } from '../train/trainer.js';
-import { type Command, loadRunWithCheckpoint, requireString } from './command.js';
+import { type Command, requireString } from './command.js';
 
 const usage = 'eval --config FILE [--checkpoint DIR]';
 

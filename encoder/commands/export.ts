@@ -3,7 +3,8 @@
 import path from 'node:path';
 import { ModelId } from '../../schemas/modelCard.js';
 import { exportTrainedModel } from '../export/trainedModel.js';
-import { type Command, loadRunWithCheckpoint, requireString, UsageError } from './command.js';
+import { loadRunWithCheckpoint } from '../train/runWithCheckpoint.js';
+import { type Command, requireString, UsageError } from './command.js';
 
 const usage = 'export --config FILE [--checkpoint DIR] --out DIR [--model-id ID] [--int8 [--calibrate N]]';
 
