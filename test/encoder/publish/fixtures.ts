@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { sha256Hex } from '../../../encoder/export/modelCard.js';
 import { verifyVersion } from '../../../encoder/publish/files.js';
 import { loadShard, type ShardInput, shardFromCodes } from '../../../encoder/publish/shardFiles.js';
 import type { IndexStores } from '../../../encoder/publish/store.js';
@@ -66,4 +67,27 @@ export async function nearest(stores: IndexStores, manifest: IndexManifest, quer
     }
   }
   return best;
+}
+
+/** A model card for `onnx` (any bytes: publish checks the checksum, not the graph). */
+export function fakeModelCard(modelId: string, onnx: Uint8Array) {
+  return {
+    format: 'edgehash-model-card-1',
+    modelId,
+    architecture: 'cnnHash',
+    bits: BITS,
+    onnx: { opset: 17, checksum: sha256Hex(onnx), bytes: onnx.length },
+    precision: 'float32',
+    input: {
+      name: 'input',
+      size: 32,
+      channels: 3,
+      layout: 'NHWC',
+      channelOrder: 'RGB',
+      resize: 'fill',
+      normalization: { scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1] },
+    },
+    output: { name: 'codes', binarize: 'sign' },
+    created: new Date().toISOString(),
+  } as const;
 }

@@ -12,7 +12,7 @@ import { publishVersion } from '../../../encoder/publish/publish.js';
 import { bytesOf } from '../../../encoder/publish/shardFiles.js';
 import { childPids } from '../../../encoder/publish/workerdReaper.js';
 import { storageKeys } from '../../../schemas/storage.js';
-import { BITS, expectServing, shardOf, tempDir } from './fixtures.js';
+import { BITS, expectServing, fakeModelCard, shardOf, tempDir } from './fixtures.js';
 
 const repo = path.resolve(import.meta.dirname, '../../..');
 const SHARDS = 12;
@@ -25,28 +25,7 @@ async function writeJobDir(jobDir: string, first: number): Promise<void> {
   const onnx = new TextEncoder().encode(`model bytes ${first}`);
   const checksum = sha256Hex(onnx);
   writeFileSync(path.join(jobDir, 'model.onnx'), onnx);
-  writeFileSync(
-    path.join(jobDir, 'model.card.json'),
-    JSON.stringify({
-      format: 'edgehash-model-card-1',
-      modelId: 'kill-test',
-      architecture: 'cnnHash',
-      bits: BITS,
-      onnx: { opset: 17, checksum, bytes: onnx.length },
-      precision: 'float32',
-      input: {
-        name: 'input',
-        size: 32,
-        channels: 3,
-        layout: 'NHWC',
-        channelOrder: 'RGB',
-        resize: 'fill',
-        normalization: { scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1] },
-      },
-      output: { name: 'codes', binarize: 'sign' },
-      created: new Date().toISOString(),
-    }),
-  );
+  writeFileSync(path.join(jobDir, 'model.card.json'), JSON.stringify(fakeModelCard('kill-test', onnx)));
   const shards = [];
   for (let i = 0; i < SHARDS; i++) {
     const shard = await shardOf(first + i * 200, 200);
