@@ -2,7 +2,7 @@
 // published, so we use the common channel + spatial pair of Woo et al. 2018). Both layers rescale a
 // [N, H, W, C] feature map and keep its shape.
 import * as tf from '@tensorflow/tfjs';
-import { type Kwargs, type LayerArgs, singleInput, singleShape } from './layers.js';
+import { type Kwargs, type LayerArgs, singleInput, singleShape, squeezeMlp } from './layers.js';
 
 const seeded = (seed: number | undefined) => tf.initializers.glorotUniform(seed === undefined ? {} : { seed });
 
@@ -54,14 +54,7 @@ export class ChannelAttention extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const x = singleInput(inputs) as tf.Tensor4D;
-      const mlp = (v: tf.Tensor2D) =>
-        tf.add(
-          tf.matMul(
-            tf.relu(tf.add(tf.matMul(v, this.w1.read() as tf.Tensor2D), this.b1.read())),
-            this.w2.read() as tf.Tensor2D,
-          ),
-          this.b2.read(),
-        );
+      const mlp = (v: tf.Tensor2D) => squeezeMlp(v, [this.w1, this.b1, this.w2, this.b2]);
       const weights = tf.sigmoid(tf.add(mlp(tf.mean(x, [1, 2])), mlp(tf.max(x, [1, 2]))));
       return tf.mul(x, tf.reshape(weights, [x.shape[0], 1, 1, x.shape[3]]));
     });

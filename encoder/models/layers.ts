@@ -156,11 +156,8 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   /** [n*t, c] attended values of n blocks -> rescaled per block and channel. */
   private channelAttention(merged: tf.Tensor, n: number, t: number, c: number): tf.Tensor {
     const descriptor = tf.mean(tf.reshape(merged, [n, t, c]), 1) as tf.Tensor2D;
-    const hidden = tf.relu(
-      tf.add(tf.matMul(descriptor, this.channelKernel1!.read() as tf.Tensor2D), this.channelBias1!.read()),
-    );
     const weights = tf.sigmoid(
-      tf.add(tf.matMul(hidden as tf.Tensor2D, this.channelKernel2!.read() as tf.Tensor2D), this.channelBias2!.read()),
+      squeezeMlp(descriptor, [this.channelKernel1!, this.channelBias1!, this.channelKernel2!, this.channelBias2!]),
     );
     return tf.reshape(tf.mul(tf.reshape(merged, [n, t, c]), tf.reshape(weights, [n, 1, c])), [n * t, c]);
   }
@@ -201,6 +198,12 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(MultiHeadSelfAttention);
+
+/** The squeeze-excitation MLP of channel attention: relu(v W1 + b1) W2 + b2, v [N, C]. */
+export function squeezeMlp(v: tf.Tensor2D, [w1, b1, w2, b2]: tf.LayerVariable[]): tf.Tensor2D {
+  const hidden = tf.relu(tf.add(tf.matMul(v, w1.read() as tf.Tensor2D), b1.read())) as tf.Tensor2D;
+  return tf.add(tf.matMul(hidden, w2.read() as tf.Tensor2D), b2.read()) as tf.Tensor2D;
+}
 
 /** Large negative added to masked attention logits (Swin uses -100): softmax weight ~e^-100. */
 const MASKED = -100;
