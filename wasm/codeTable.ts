@@ -43,6 +43,9 @@ export type ItemIds = { base: number } | Uint32Array;
 // per-query scratch (candidates up to 2k) stays small.
 const MAX_BATCH = 32;
 const BATCH_SCRATCH_BUDGET = 64 * 1024 * 1024;
+// Codes per group of the kernel's bit-sliced layout (wasm/assembly/hamming.ts).
+const SLICE_GROUP = 128;
+const UNSLICE_SCRATCH_BYTES = 64 * 1024;
 
 export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
@@ -88,10 +91,23 @@ export class CodeTable {
     }
     const kernel = await KernelInstance.create(module);
     const bpc = codeBytes(bits);
-    const sectionBytes = codeSectionBytes(header);
-    const ptr = kernel.pin(sectionBytes);
-    toBlocked(codes, bpc, kernel.u8(ptr, sectionBytes));
+    const ptr = CodeTable.pinSliced(kernel, header.count, bpc, (blocked) => toBlocked(codes, bpc, blocked));
     return new CodeTable(kernel, ptr, bits, header.count, ids instanceof Uint32Array ? ids.slice() : ids);
+  }
+
+  // Pins the table in the kernel's bit-sliced layout: `fill` writes the codes in blocked16 layout
+  // into the start of the region, which the kernel then slices in place (no second copy).
+  private static pinSliced(
+    kernel: KernelInstance,
+    count: number,
+    bpc: number,
+    fill: (blocked: Uint8Array) => void,
+  ): number {
+    const ptr = kernel.pin(kernel.exports.slicedBytes(count, bpc));
+    fill(kernel.u8(ptr, codeSectionBytes({ bits: bpc * 8, count, layout: 'blocked16' })));
+    const tmp = kernel.scratch(SLICE_GROUP * bpc).take(SLICE_GROUP * bpc);
+    kernel.exports.slice(ptr, count, bpc, tmp);
+    return ptr;
   }
 
   /** Loads and validates a shard file. Every defect is a CodeTableError naming `name`. */
@@ -133,14 +149,10 @@ export class CodeTable {
     const kernel = await KernelInstance.create(module);
     const section = bytes.subarray(CODE_TABLE_HEADER_BYTES, codeEnd);
     const bpc = codeBytes(header.bits);
-    if (header.layout === 'blocked16') {
-      const ptr = kernel.pin(section.length);
-      kernel.u8(ptr, section.length).set(section);
-      return new CodeTable(kernel, ptr, header.bits, header.count, ids);
-    }
-    const blockedBytes = codeSectionBytes({ ...header, layout: 'blocked16' });
-    const ptr = kernel.pin(blockedBytes);
-    toBlocked(section, bpc, kernel.u8(ptr, blockedBytes));
+    const ptr = CodeTable.pinSliced(kernel, header.count, bpc, (blocked) => {
+      if (header.layout === 'blocked16') blocked.set(section);
+      else toBlocked(section, bpc, blocked);
+    });
     return new CodeTable(kernel, ptr, header.bits, header.count, ids);
   }
 
@@ -157,7 +169,7 @@ export class CodeTable {
     const out = new Uint8Array(codeTableFileBytes(header));
     encodeHeader(header, out);
     const sectionBytes = codeSectionBytes(header);
-    out.set(this.kernel.u8(this.codesPtr, sectionBytes), CODE_TABLE_HEADER_BYTES);
+    this.writeBlocked(out.subarray(CODE_TABLE_HEADER_BYTES, CODE_TABLE_HEADER_BYTES + sectionBytes));
     if (this.itemIds instanceof Uint32Array) {
       out.set(
         new Uint8Array(this.itemIds.buffer, this.itemIds.byteOffset, this.count * 4),
@@ -172,9 +184,24 @@ export class CodeTable {
   /** Row-major packed codes (for evaluation and export). */
   codes(): Uint8Array {
     const rows = new Uint8Array(this.count * this.bytesPerCode);
-    const sectionBytes = codeSectionBytes({ bits: this.bits, count: this.count, layout: 'blocked16' });
-    fromBlocked(this.kernel.u8(this.codesPtr, sectionBytes), this.count, this.bytesPerCode, rows);
+    const blocked = new Uint8Array(codeSectionBytes({ bits: this.bits, count: this.count, layout: 'blocked16' }));
+    this.writeBlocked(blocked);
+    fromBlocked(blocked, this.count, this.bytesPerCode, rows);
     return rows;
+  }
+
+  // The codes in blocked16 layout, unsliced a few groups at a time through the scratch region.
+  private writeBlocked(out: Uint8Array): void {
+    const groupBytes = SLICE_GROUP * this.bytesPerCode;
+    const groups = Math.ceil(this.count / SLICE_GROUP);
+    const perPass = Math.max(1, Math.floor(UNSLICE_SCRATCH_BYTES / groupBytes));
+    for (let g0 = 0; g0 < groups; g0 += perPass) {
+      const g1 = Math.min(groups, g0 + perPass);
+      const ptr = this.kernel.scratch((g1 - g0) * groupBytes).take((g1 - g0) * groupBytes);
+      this.kernel.exports.unslice(this.codesPtr, g0, g1, this.bytesPerCode, ptr);
+      const at = g0 * groupBytes;
+      out.set(this.kernel.u8(ptr, Math.min(out.length - at, (g1 - g0) * groupBytes)), at);
+    }
   }
 
   /** Item id of the code at position `index`. */

@@ -8,6 +8,9 @@ export interface HammingExports {
   heapBase(): number;
   scratchBytes(nq: number, n: number, bytesPerCode: number, k: number, maxDist: number): number;
   countScratchBytes(bytesPerCode: number): number;
+  slicedBytes(n: number, bytesPerCode: number): number;
+  slice(codes: number, n: number, bytesPerCode: number, tmp: number): void;
+  unslice(codes: number, g0: number, g1: number, bytesPerCode: number, out: number): void;
   topk(
     codes: number,
     n: number,

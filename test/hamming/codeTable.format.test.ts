@@ -45,6 +45,24 @@ describe('code table files', () => {
     expect(loaded.search(query, 1).ids[0]).toBe(1510);
   });
 
+  it('codes survive the in-memory bit-sliced layout exactly, for every code length and partial group', async () => {
+    // 10,000 x 64 bits spans several unslice passes; 1, 127 and 129 codes leave partial groups.
+    for (const [bits, count] of [
+      [8, 1],
+      [24, 127],
+      [64, 10_000],
+      [136, 129],
+      [1024, 300],
+    ]) {
+      const codes = randomBytes(count * (bits / 8), bits + count);
+      const table = await CodeTable.fromCodes(module, codes, bits);
+      expect(table.codes()).toEqual(codes);
+      const loaded = await CodeTable.load(module, await table.serialize(), `${bits}x${count}`);
+      expect(loaded.codes()).toEqual(codes);
+      expect(await loaded.serialize()).toEqual(await table.serialize());
+    }
+  });
+
   it('loads a row-major shard (as another writer may produce) into the same results', async () => {
     const codes = randomBytes(300 * 16, 2);
     const header: CodeTableHeader = {
