@@ -14,6 +14,7 @@ import { indexRoutes } from './routes/index.js';
 import { itemRoutes } from './routes/items.js';
 import { modelRoutes } from './routes/model.js';
 import { searchRoutes } from './routes/search.js';
+import { warmRoutes } from './routes/warm.js';
 import { EdgeServices, type WasmModules } from './services.js';
 import { uiRoutes } from './ui/routes.js';
 
@@ -33,6 +34,7 @@ export function createApp(wasm: WasmModules): OpenAPIHono<AppEnv> {
   app.route('/v1', itemRoutes);
   app.route('/v1', indexRoutes);
   app.route('/v1', modelRoutes);
+  app.route('/v1', warmRoutes);
   app.route('/v1/admin', adminRoutes);
   app.doc31('/openapi.json', openApiConfig);
   app.get('/docs', (c) => c.html(docsPage(app.getOpenAPI31Document(openApiConfig))));

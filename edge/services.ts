@@ -79,8 +79,38 @@ export class EdgeServices {
     return manifest;
   }
 
+  /**
+   * Starts loading what a search of `version` needs (its tables, its model's onnxruntime-web session,
+   * the merger) in the background, through the same shared loads a search awaits: a search arriving
+   * meanwhile waits for these loads instead of starting its own. True when all of it is in memory.
+   */
+  warm(version: number, keepAlive: KeepAlive): boolean {
+    const loaded = this.versions.peek(version);
+    if (loaded && this.models.ready(loaded.manifest) && this.merger?.loaded) return true;
+    // Nobody waits for a warm-up: a failure is logged, and the next search retries the load and reports it.
+    const failed = (error: unknown) =>
+      console.error(
+        `edgehash: warm-up of version ${version} failed: ${error instanceof Error ? error.message : error}`,
+      );
+    keepAlive(this.prepare(version, keepAlive).catch(failed));
+    return false;
+  }
+
+  private async prepare(version: number, keepAlive: KeepAlive): Promise<void> {
+    const manifest = await this.manifest(version, keepAlive);
+    if (!manifest) return;
+    // Tables and model load side by side; a search loads them one after the other.
+    await Promise.all([
+      this.versions.get(version, keepAlive),
+      this.models.hasher(manifest, keepAlive),
+      this.resultMerger(),
+    ]);
+  }
+
   // Runs inside a load the version cache already keeps alive.
   private async loadVersion(version: number): Promise<LoadedVersion> {
-    return loadVersion(this.reader, this.wasm.kernel, await this.requireManifest(version, noKeepAlive));
+    const loaded = await loadVersion(this.reader, this.wasm.kernel, await this.requireManifest(version, noKeepAlive));
+    console.log(`edgehash: version ${version} loaded (${loaded.shards.length} shards)`);
+    return loaded;
   }
 }

@@ -119,6 +119,14 @@ export const IndexResponse = z.object({
 });
 export type IndexResponse = z.infer<typeof IndexResponse>;
 
+/** POST /v1/warm: the version this isolate prepares for searches; ready when it already had it in memory. */
+export const WarmResponse = z.object({
+  indexId: z.string(),
+  version: z.number().int().positive(),
+  ready: z.boolean(),
+});
+export type WarmResponse = z.infer<typeof WarmResponse>;
+
 export const HealthResponse = z.object({ ok: z.boolean(), version: z.number().int().nullable() });
 
 export const ActivateRequest = z.object({ version: z.number().int().positive() });

@@ -18,7 +18,13 @@ export class ModelHasher {
 
   static async create(runtime: Ort, card: ModelCard, onnx: Uint8Array): Promise<ModelHasher> {
     const session = await runtime.InferenceSession.create(onnx, { executionProviders: ['wasm'] });
-    return new ModelHasher(runtime, session, card, onnx.byteLength);
+    const hasher = new ModelHasher(runtime, session, card, onnx.byteLength);
+    // One run on a blank image: the first inference pays one-off costs (the engine compiles its wasm
+    // functions lazily, buffers are sized) that belong to the load, not to a user's first search; and a
+    // model whose output does not fit the card fails its load here.
+    const { size, channels } = card.input;
+    await hasher.hash(new Uint8Array(size * size * channels));
+    return hasher;
   }
 
   /** The code of one image given as HWC bytes at the card's input size and channels. */

@@ -4,7 +4,7 @@
 import type { IndexManifest } from '../../schemas/manifest.js';
 import { ModelCard } from '../../schemas/modelCard.js';
 import { type IndexReader, IndexStoreError } from '../storage/indexReader.js';
-import { type KeepAlive, SharedLoads } from '../storage/keepAlive.js';
+import { type KeepAlive, noKeepAlive, SharedLoads } from '../storage/keepAlive.js';
 import { verifiedBytes } from '../storage/versionLoader.js';
 import { ModelHasher } from './modelHasher.js';
 import { onnxRuntime } from './ortRuntime.js';
@@ -52,13 +52,22 @@ export class ModelStore {
     return this.models.get(checksum, () => this.load(manifest, key), keepAlive);
   }
 
+  /** Whether a version's model is in memory (always, for a code-only index). */
+  ready(manifest: IndexManifest): boolean {
+    return !manifest.model.key || this.models.peek(manifest.model.checksum) !== undefined;
+  }
+
+  // Runs inside a load the models map already keeps alive; the card is the one /v1/index shares.
   private async load(manifest: IndexManifest, key: string): Promise<ModelHasher> {
     const [card, onnx, runtime] = await Promise.all([
-      this.readCard(manifest),
+      this.card(manifest, noKeepAlive),
       verifiedBytes(this.reader, 'r2', key, manifest.model.checksum),
       onnxRuntime(this.ortWasm),
     ]);
     if (!card) throw new IndexStoreError(`index version ${manifest.version} has a model but no model card`);
-    return ModelHasher.create(runtime, card, onnx);
+    const hasher = await ModelHasher.create(runtime, card, onnx);
+    // One line per load, so a cold start (or a load repeated by mistake) shows in the worker's logs.
+    console.log(`edgehash: model ${card.modelId} (${manifest.model.checksum.slice(0, 12)}) loaded`);
+    return hasher;
   }
 }

@@ -78,6 +78,11 @@ export class SharedLoads<K, V> {
     return load.get();
   }
 
+  /** The value of `key` if its load has finished; not counted as a use. */
+  peek(key: K): V | undefined {
+    return this.loads.get(key)?.loaded;
+  }
+
   /** The values loaded so far. */
   *loaded(): Iterable<V> {
     for (const load of this.loads.values()) if (load.loaded !== undefined) yield load.loaded;

@@ -31,6 +31,11 @@ export class VersionCache {
     return entry.get();
   }
 
+  /** The version if it is in memory; not counted as a use. */
+  peek(version: number): LoadedVersion | undefined {
+    return this.entries.get(version)?.loaded;
+  }
+
   /** Versions in memory, least recently used first, with their bytes. */
   loaded(): { version: number; bytes: number }[] {
     const out: { version: number; bytes: number }[] = [];

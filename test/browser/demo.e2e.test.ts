@@ -2,7 +2,10 @@
 // the widget shows k results with thumbnails, sorted by distance; the grid works from the keyboard;
 // a click (or Enter/Space) on a result, or on a gallery image, searches for similar items; with
 // hash="browser" onnxruntime-web computes the same code as the worker and only the code is sent.
-// Prints the time from choosing the image to results on screen, and saves a screenshot.
+// The first image search of a fresh worker must show results within 1 s of choosing the image: the
+// widget asks the worker to warm up when it connects, and the user takes a moment to choose. Prints
+// the time from choosing the image to results on screen (that first search, and a later one), and
+// saves a screenshot.
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,12 +16,18 @@ import { type DemoServer, startDemoServer } from './support/demoServer.js';
 import { type EmbedderSite, startEmbedderSite } from './support/embedderSite.js';
 
 const K = 12;
+/** The product target: first results on screen at most this long after the image is chosen. */
+const FIRST_RESULTS_TARGET_MS = 1000;
+/** How long after the page shows its gallery a (quick) person has chosen a file in the picker. */
+const CHOOSING_MS = 2000;
 
 let server: DemoServer;
 let site: EmbedderSite;
 let browser: Browser;
 let demo: DemoPage;
 let count: number;
+/** First results of the fresh worker's first image search. */
+let coldMs: number;
 
 const widget = () => demo.widget();
 const hits = () => demo.hits();
@@ -57,6 +66,21 @@ afterAll(async () => {
   await site?.close();
 });
 
+describe('first image search of a fresh worker', () => {
+  it('shows results within 1 s of choosing the image: the widget warmed the worker up when it connected', async () => {
+    const sent = () => demo.requests.map((r) => `${r.method()} ${new URL(r.url()).pathname}`);
+    // The page loaded as usual (beforeAll) and nothing has searched by image yet.
+    expect(sent()).toContain('POST /v1/warm');
+    expect(sent()).not.toContain('POST /v1/search');
+    await demo.page.waitForTimeout(CHOOSING_MS);
+    const event = await nextEvent(() => choose(writeQuery('query-blue.png', pngOf(classImage(2, 901)))));
+    expect(event.type).toBe('results');
+    expect(event.ids).toHaveLength(K);
+    coldMs = event.firstResultsMs!;
+    expect(coldMs).toBeLessThanOrEqual(FIRST_RESULTS_TARGET_MS);
+  });
+});
+
 describe('demo page', () => {
   it('shows the index and a gallery of its images', async () => {
     await expect(demo.page.locator('#about').textContent()).resolves.toContain(`${count} images`);
@@ -70,10 +94,6 @@ describe('demo page', () => {
   });
 
   it('searches with a chosen image: k results with thumbnails, distances ascending', async () => {
-    await widget().evaluate((el, k) => el.setAttribute('k', String(k)), K);
-    const cold = await nextEvent(() => choose(writeQuery('query-blue.png', pngOf(classImage(2, 901))))).then(
-      (e) => e.firstResultsMs,
-    );
     const event = await nextEvent(() => choose(writeQuery('query-red.png', pngOf(classImage(0, 902)))));
     expect(event.type).toBe('results');
     await expect(hits().count()).resolves.toBe(K);
@@ -96,9 +116,10 @@ describe('demo page', () => {
       JSON.stringify({
         bench: 'widget',
         figure: 'first_results_ms',
-        cold_worker: Number(cold?.toFixed(1)),
+        cold_worker: Number(coldMs.toFixed(1)),
         warm_worker: Number(event.firstResultsMs?.toFixed(1)),
         k: K,
+        chosen_after_ms: CHOOSING_MS,
       }),
     );
     await demo.page.screenshot({ path: path.join(outDir, 'demo.png'), fullPage: true });
@@ -227,7 +248,10 @@ describe('embedded on another site', () => {
       site.html = `<!doctype html><title>embedder</title>
         <script src="${new URL('/widget.js', server.url)}"></script>
         <edgehash-search endpoint="${server.url.origin}" k="5" theme="dark"></edgehash-search>`;
+      const warmUp = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/warm');
       await page.goto(site.origin);
+      // The widget's warm-up passes CORS from this origin (an already warm worker answers 200).
+      expect((await warmUp).status()).toBe(200);
       const embedded = page.locator('edgehash-search');
       await embedded.locator('input[type=file]').setInputFiles(writeQuery('embedded.png', pngOf(classImage(3, 905))));
       await embedded.locator('button.hit').nth(4).waitFor();

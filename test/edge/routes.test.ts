@@ -116,6 +116,7 @@ describe('service routes', () => {
       '/v1/items/{id}/similar',
       '/v1/index',
       '/v1/model',
+      '/v1/warm',
       '/healthz',
     ]) {
       expect(doc.paths, path).toHaveProperty([path]);

@@ -1,6 +1,6 @@
 // The widget's client for the edge API: the shapes and constants of schemas/api.ts, without its zod
 // validation (edge/ui/build.ts leaves zod out); the server validates, the widget trusts its answers.
-import type { ErrorResponse, IndexResponse, SearchResponse } from '../../../schemas/api.js';
+import type { ErrorResponse, IndexResponse, SearchResponse, WarmResponse } from '../../../schemas/api.js';
 import { API_PREFIX } from '../../../schemas/api.js';
 
 /** A failed request: the API's stable error code (or `network`/`http_<status>`) and its message. */
@@ -64,6 +64,11 @@ export class EdgehashApi {
 
   index(): Promise<IndexResponse> {
     return this.json(this.url(`${API_PREFIX}/index`));
+  }
+
+  /** Asks the worker to load the index and its model now, so that the first search finds them ready. */
+  warm(): Promise<WarmResponse> {
+    return this.json(this.url(`${API_PREFIX}/warm`), { method: 'POST' });
   }
 
   /** The ONNX bytes of a version's model (immutable, so cached by the browser for good). */

@@ -51,6 +51,7 @@ export class EdgehashSearch extends HTMLElement {
   #hasher?: Promise<BrowserHasher>;
   #last?: SearchResponse;
   #previewUrl?: string;
+  #warmed?: string;
 
   constructor() {
     super();
@@ -92,6 +93,7 @@ export class EdgehashSearch extends HTMLElement {
 
   connectedCallback(): void {
     document.addEventListener('paste', this.#pageShortcut);
+    this.#warm();
   }
 
   disconnectedCallback(): void {
@@ -102,6 +104,7 @@ export class EdgehashSearch extends HTMLElement {
   attributeChangedCallback(): void {
     // A different server, model source or hashing mode invalidates the loaded model.
     this.#hasher = undefined;
+    if (this.isConnected) this.#warm();
   }
 
   get api(): EdgehashApi {
@@ -147,6 +150,17 @@ export class EdgehashSearch extends HTMLElement {
   searchCode(code: string): Promise<SearchResponse | undefined> {
     this.#showQuery(undefined, false);
     return this.#run('Searching…', (page, signal) => this.api.searchCode(code, page, signal));
+  }
+
+  /**
+   * Once per endpoint: lets the server load the index and its model while the user picks an image,
+   * rather than when the first search arrives. Best effort: a failure here is for a search to report.
+   */
+  #warm(): void {
+    const api = this.api;
+    if (this.#warmed === api.base.href) return;
+    this.#warmed = api.base.href;
+    api.warm().catch(() => undefined);
   }
 
   #browserHasher(): Promise<BrowserHasher> {

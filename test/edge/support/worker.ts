@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { type Log, Miniflare, type MiniflareOptions } from 'miniflare';
@@ -75,6 +76,8 @@ export interface EdgeWorkerOptions {
   port?: number;
   /** Where the worker's console and workerd's messages go (Miniflare prints nothing by default). */
   log?: Log;
+  /** Receives workerd's stdout and stderr (the worker's console lines) instead of this process. */
+  handleRuntimeStdio?: (stdout: Readable, stderr: Readable) => void;
 }
 
 export async function startEdgeWorker(options: EdgeWorkerOptions = {}): Promise<Miniflare> {
@@ -88,6 +91,7 @@ export async function startEdgeWorker(options: EdgeWorkerOptions = {}): Promise<
     ...(options.persistRoot ? { defaultPersistRoot: options.persistRoot } : {}),
     ...(options.port !== undefined ? { host: '127.0.0.1', port: options.port } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.handleRuntimeStdio ? { handleRuntimeStdio: options.handleRuntimeStdio } : {}),
   });
   await mf.ready;
   return mf;
