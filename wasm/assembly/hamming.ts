@@ -336,6 +336,23 @@ function acceptLanes(
   return limit;
 }
 
+// Holds the first `count` codes of group g as candidates (a full ranking needs no limit).
+function holdGroup(view: QueryView, g: u32, count: u32, spill: usize, nb: u32): void {
+  const lanes = spill + DISTANCES_AT;
+  spillDistances(spill, nb, lanes);
+  const len = load<u32>(view.st, 8);
+  const idx = view.candIdx + (<usize>len << 2);
+  const dist = view.candDist + (<usize>len << 1);
+  for (let lane: u32 = 0; lane < count; lane++) {
+    const d = <u32>load<u8>(lanes + lane) | (<u32>load<u8>(lanes + 128 + lane) << 8);
+    store<u32>(idx + (<usize>lane << 2), g * GROUP + lane);
+    store<u16>(dist + (<usize>lane << 1), <u16>d);
+    const h = view.hist + (<usize>d << 2);
+    store<u32>(h, load<u32>(h) + 1);
+  }
+  store<u32>(view.st, len + count, 8);
+}
+
 // Scans groups [g0, g1) for one query.
 function scanRange(
   view: QueryView, codes: usize, n: u32, bits: u32, g0: u32, g1: u32,
@@ -346,8 +363,14 @@ function scanRange(
   const groupBytes = <usize>bits << 4;
   const sBits = carryBits(bits);
   const nb = 4 + sBits;
+  // Ranking the whole table: every code is a candidate, so skip the selection bookkeeping.
+  const all = k >= n && maxDist >= bits;
   for (let g = g0; g < g1; g++) {
     const below = groupBelow(codes + <usize>g * groupBytes, view.masks, bits, sBits, limit, spill);
+    if (all) {
+      holdGroup(view, g, min<u32>(GROUP, n - g * GROUP), spill, nb);
+      continue;
+    }
     if (!v128.any_true(below)) continue;
     const lo = i64x2.extract_lane(below, 0) & validLanes(g, n, 0);
     const hi = i64x2.extract_lane(below, 1) & validLanes(g, n, 1);
@@ -377,7 +400,10 @@ function initQuery(view: QueryView, query: usize, bytesPerCode: u32, maxDist: u3
 
 // Writes the surviving candidates, sorted by (distance, index), to the output; returns the count.
 function emit(view: QueryView, k: u32, maxDist: u32, outIdx: usize, outDist: usize): u32 {
-  const len = compact(view, k, maxDist);
+  // Up to k held candidates are all in the top k (the limit only drops once k lie below it), and
+  // the histogram counts exactly the held ones: compaction is needed only above k.
+  const held = load<u32>(view.st, 8);
+  const len = held <= k ? held : compact(view, k, maxDist);
   // Histogram -> starting offsets (counting sort; stable, so ties keep ascending index).
   let run: u32 = 0;
   for (let d: u32 = 0; d <= maxDist + 1; d++) {
