@@ -3,7 +3,8 @@
 // cnnHash (random init, int8) as the index's model. autocannon searches by code and by image (32x32
 // JPEGs) at concurrency 1, 8 and 32; at 32 it runs 60 s while the workerd process's RSS is sampled.
 // One JSON line per (route, concurrency), then one with the deployable bundle's size (wrangler
-// deploy --dry-run). Options: --n --seconds (c=1 and c=8 runs) --long-seconds (c=32 run).
+// deploy --dry-run). Options: --n --seconds (c=1 and c=8 runs) --long-seconds (c=32 run)
+// --soak-rounds (more c=32 code runs of --long-seconds each, reporting RSS per round).
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { parseArgs, promisify } from 'node:util';
@@ -21,6 +22,8 @@ const { values: args } = parseArgs({
     n: { type: 'string', default: '1000000' },
     seconds: { type: 'string', default: '15' },
     'long-seconds': { type: 'string', default: '60' },
+    // Extra rounds of code search at concurrency 32 after the main runs, to show where RSS settles.
+    'soak-rounds': { type: 'string', default: '0' },
   },
 });
 const n = Number(args.n);
@@ -181,6 +184,10 @@ try {
     ]) {
       console.log(JSON.stringify(await load(url, { route, connections, seconds: duration }, pid)));
     }
+  }
+  for (let round = 1; round <= Number(args['soak-rounds']); round++) {
+    const result = await load(url, { route: 'code', connections: 32, seconds: long }, pid);
+    console.log(JSON.stringify({ ...result, soak_round: round }));
   }
 } finally {
   await mf.dispose();
