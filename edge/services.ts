@@ -52,9 +52,9 @@ export class EdgeServices {
   }
 
   /** The version number a request reads: the one it names, else the active one. */
-  async versionNumber(requested: number | undefined): Promise<number> {
+  async versionNumber(requested: number | undefined, keepAlive: KeepAlive): Promise<number> {
     if (requested !== undefined) return requested;
-    const pointer = await this.pointer.get();
+    const pointer = await this.pointer.get(keepAlive);
     if (!pointer) {
       throw new ApiError('no_active_index', `index "${this.settings.indexId}" has no active version; publish one`);
     }
@@ -63,7 +63,7 @@ export class EdgeServices {
 
   /** The loaded version a request pins for its whole duration. */
   async version(requested: number | undefined, keepAlive: KeepAlive): Promise<LoadedVersion> {
-    return this.versions.get(await this.versionNumber(requested), keepAlive);
+    return this.versions.get(await this.versionNumber(requested, keepAlive), keepAlive);
   }
 
   /** A version's manifest, or null when the index has no such version. */
@@ -73,7 +73,7 @@ export class EdgeServices {
 
   /** The manifest a request reads, without loading the version's tables. */
   async requireManifest(requested: number | undefined, keepAlive: KeepAlive): Promise<IndexManifest> {
-    const version = await this.versionNumber(requested);
+    const version = await this.versionNumber(requested, keepAlive);
     const manifest = await this.manifest(version, keepAlive);
     if (!manifest) throw new ApiError('unknown_version', `index "${this.settings.indexId}" has no version ${version}`);
     return manifest;

@@ -12,6 +12,6 @@ const health = createRoute({
 });
 
 export const healthRoutes = router().openapi(health, async (c) => {
-  const pointer = await c.var.services.pointer.get();
+  const pointer = await c.var.services.pointer.get(c.var.keepAlive);
   return c.json({ ok: true, version: pointer?.version ?? null }, 200);
 });

@@ -24,7 +24,7 @@ const warm = createRoute({
 
 export const warmRoutes = router().openapi(warm, async (c) => {
   const { services, keepAlive } = c.var;
-  const version = await services.versionNumber(undefined);
+  const version = await services.versionNumber(undefined, keepAlive);
   const ready = services.warm(version, keepAlive);
   return c.json({ indexId: services.settings.indexId, version, ready }, ready ? 200 : 202);
 });
