@@ -19,7 +19,10 @@ export const indexRoutes = router().openapi(index, async (c) => {
   const services = c.var.services;
   const requested = c.req.valid('query').version;
   const { keepAlive } = c.var;
-  const [version, pointer] = await Promise.all([services.version(requested, keepAlive), services.pointer.get(keepAlive)]);
+  const [version, pointer] = await Promise.all([
+    services.version(requested, keepAlive),
+    services.pointer.get(keepAlive),
+  ]);
   const { manifest } = version;
   const body = {
     indexId: manifest.indexId,
