@@ -1,6 +1,6 @@
 // npm run bench:encode: `edgehash encode`'s pipeline (streaming collection, sharp decoding, ONNX
 // hashing in onnxruntime-node on every core, shards written to disk) for the 32 px cnnHash model at
-// 64 bits: from generated decoded pixels (1,000,000 images: throughput and peak memory) and from the
+// 64 bits (weight-only int8): from generated decoded pixels (1,000,000 images: throughput and peak memory) and from the
 // CIFAR-10 test JPEGs (decoding included); beside it in the same run, PyTorch CPU hashing the same
 // architecture from pixels (no decoding, no shard writing). One JSON line per figure.
 import { execFile } from 'node:child_process';
@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { exportHashModel } from '../../encoder/export/exportModel.js';
 import { buildModelCard } from '../../encoder/export/modelCard.js';
+import { quantizeModel } from '../../encoder/export/quantize.js';
 import { createModel } from '../../encoder/models/index.js';
 import { repoRoot } from '../support/workerd.js';
 
@@ -21,19 +22,22 @@ const python = process.env.EDGEHASH_PYTHON ?? '/usr/bin/python3';
 const pixelImages = Number(process.env.BENCH_ENCODE_N ?? 1_000_000);
 const jpegFolder = path.join(repoRoot, 'data/cifar10-jpg/test');
 
-// Random weights: inference speed does not depend on training.
+// Random weights: inference speed does not depend on training. Weight-only int8, as `edgehash
+// export` writes it and as the edge hashes queries with it (the index must use the same model).
 mkdirSync(outDir, { recursive: true });
 const model = createModel({ architecture: 'cnnHash', bits: BITS, inputSize: 32, channels: 3, numClasses: 10, seed: 0 });
 const exported = exportHashModel(model);
+const quantized = await quantizeModel(exported.onnx);
 const card = buildModelCard({
-  modelId: 'bench-cnn-64',
+  modelId: 'bench-cnn-64-int8',
   config: model.config,
-  onnx: { bytes: exported.onnx, ...exported },
+  onnx: { ...exported, bytes: quantized.onnx },
+  quantization: quantized.quantization,
   normalization: { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.243, 0.261] },
 });
-const onnxPath = path.join(outDir, 'bench-cnn-64.onnx');
-writeFileSync(onnxPath, exported.onnx);
-writeFileSync(path.join(outDir, 'bench-cnn-64.card.json'), JSON.stringify(card));
+const onnxPath = path.join(outDir, 'bench-cnn-64.int8.onnx');
+writeFileSync(onnxPath, quantized.onnx);
+writeFileSync(path.join(outDir, 'bench-cnn-64.int8.card.json'), JSON.stringify(card));
 
 async function ours(input: 'pixels' | 'jpeg', n: number) {
   const out = path.join(outDir, `job-${input}`);

@@ -29,13 +29,11 @@
  *
  * Workers run TypeScript through tsx (registered inside each worker, see workerBootstrap()).
  */
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { LossContext } from '../losses/types.js';
 import type { HashModelConfig } from '../models/types.js';
+import { startTsWorker } from '../workers/tsWorker.js';
 import type { BackendPreference } from './backend.js';
 
 export interface DataParallelOptions {
@@ -167,37 +165,6 @@ class Replica {
   }
 }
 
-/** File URL of a package subpath's ESM entry ("import" condition), found through its package.json. */
-function resolveEsm(pkg: string, subpath: string): string {
-  const require = createRequire(import.meta.url);
-  const manifestPath = require.resolve(`${pkg}/package.json`);
-  const manifest = require(manifestPath) as { exports?: Record<string, unknown> };
-  let target: unknown = manifest.exports?.[subpath];
-  // Follow the "import" condition (then "default") down to a path.
-  while (target !== null && typeof target === 'object') {
-    const conditions = target as Record<string, unknown>;
-    target = conditions.import ?? conditions.default;
-  }
-  if (typeof target !== 'string') throw new Error(`${pkg} has no ESM export for ${subpath}`);
-  return pathToFileURL(path.join(path.dirname(manifestPath), target)).href;
-}
-
-/**
- * The worker's entry: a data: URL module that registers tsx's loader in the worker, then imports
- * ./dataParallelWorker.ts. (`new Worker(url, { execArgv: ['--import', 'tsx'] })` does not load .ts
- * entries on Node 20: "Unknown file extension .ts"; registering from inside the worker does.)
- */
-function workerBootstrap(): URL {
-  const tsxApi = resolveEsm('tsx', './esm/api');
-  const entry = new URL('./dataParallelWorker.ts', import.meta.url).href;
-  const code = [
-    `const api = await import(${JSON.stringify(tsxApi)});`,
-    'api.register();',
-    `await import(${JSON.stringify(entry)});`,
-  ].join('\n');
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
-}
-
 /** Contiguous share sizes of `size` rows over `n` replicas (the first size % n get one more). */
 export function shareSizes(size: number, n: number): number[] {
   const base = Math.floor(size / n);
@@ -229,7 +196,7 @@ export class DataParallelTrainer {
         learningRate: options.learningRate,
         ...(options.setup === undefined ? {} : { setup: options.setup }),
       };
-      const worker = new Worker(workerBootstrap(), { execArgv: [], workerData });
+      const worker = startTsWorker(new URL('./dataParallelWorker.ts', import.meta.url), { workerData });
       replicas.push(new Replica(i, worker));
     }
     const trainer = new DataParallelTrainer(replicas, options.model);

@@ -15,10 +15,26 @@ export interface OnnxHasherOptions {
   executionProviders?: ort.InferenceSession.SessionOptions['executionProviders'];
 }
 
+// Weight-only int8 models (float activations) are computed in float32 with the dequantized weights.
+// onnxruntime keeps each weight's DequantizeLinear in the graph by default (for QDQ fusions) and
+// runs it on every batch; with QDQ fusion off, constant folding dequantizes the weights once at load:
+// the same float32 values, so the same codes as onnxruntime-web, and measured 4,806 -> 9,265 img/s
+// (bench:encode's model, batches of 256, 2 threads).
+// Otherwise onnxruntime-node would turn a weight-only int8 MatMul into MatMulNBits computing with
+// int8 activations (accuracy level 4); level 1 keeps float activations, as the card says.
+function sessionConfig(card: ModelCard): Record<string, string> {
+  if (card.quantization?.activations === 'float32') return { disable_quant_qdq: '1' };
+  return { qdq_matmulnbits_accuracy_level: '1' };
+}
+
 export class OnnxHasher {
   /** Bytes of one image at the card's size (HWC uint8). */
   readonly imageBytes: number;
   readonly bits: number;
+  // The normalized input of hashPixels, reused across sequential batches (a batch of 256 32 px
+  // images is 3 MB; allocating one per batch showed up as garbage collection in bench:encode's
+  // profile). A call made while another is in flight gets its own buffer.
+  private inputBuffer: Float32Array | null = new Float32Array(0);
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -48,10 +64,7 @@ export class OnnxHasher {
       interOpNumThreads: 1,
       executionProviders: options.executionProviders ?? ['cpu'],
       graphOptimizationLevel: 'all',
-      // onnxruntime-node would turn a weight-only int8 MatMul into MatMulNBits computing with int8
-      // activations (accuracy level 4); level 1 keeps float activations, as the card says and as
-      // onnxruntime-web computes, so the index and edge queries get the same codes.
-      extra: { session: { qdq_matmulnbits_accuracy_level: '1' } },
+      extra: { session: sessionConfig(card) },
     });
     if (!session.inputNames.includes(card.input.name) || !session.outputNames.includes(card.output.name)) {
       await session.release();
@@ -74,14 +87,26 @@ export class OnnxHasher {
     return result[this.card.output.name].data as Float32Array;
   }
 
+  /** Packed codes of a normalized float32 NHWC batch of n images (as preprocessInto writes them). */
+  async hashNormalized(batch: Float32Array, n: number): Promise<Uint8Array> {
+    return packCodes(await this.outputs(batch, n), this.bits);
+  }
+
   /** Packed codes (n * bits / 8 bytes, bit i of a code = output i > 0, MSB first) of n HWC uint8 images. */
   async hashPixels(pixels: Uint8Array, n: number): Promise<Uint8Array> {
     if (!(Number.isInteger(n) && n > 0) || pixels.length !== n * this.imageBytes) {
       throw new RangeError(`expected ${n} images of ${this.imageBytes} bytes, got ${pixels.length} bytes`);
     }
-    const batch = new Float32Array(pixels.length);
-    preprocessInto(this.card.input, pixels, batch);
-    return packCodes(await this.outputs(batch, n), this.bits);
+    let buffer = this.inputBuffer ?? new Float32Array(pixels.length);
+    this.inputBuffer = null;
+    if (buffer.length < pixels.length) buffer = new Float32Array(pixels.length);
+    try {
+      const batch = buffer.subarray(0, pixels.length);
+      preprocessInto(this.card.input, pixels, batch);
+      return await this.hashNormalized(batch, n);
+    } finally {
+      this.inputBuffer = buffer;
+    }
   }
 
   async release(): Promise<void> {

@@ -114,6 +114,18 @@ describe('edgehash encode (in process)', () => {
     expect(job.model).toMatchObject({ id: 'enc-test', checksum: model.checksum, bits: BITS });
   });
 
+  it('hashes on several threads with batches in flight, writing the same shards in the same order', async () => {
+    const source: SourceSpec = { kind: 'folder', path: path.join(dir, 'folder') };
+    const one = await encode(source, 'threads-1', { batchSize: 2, threads: 1 });
+    const three = await encode(source, 'threads-3', { batchSize: 2, threads: 3 });
+    expect(three.job.shards.map((s) => s.checksum)).toEqual(one.job.shards.map((s) => s.checksum));
+    const items = await itemsOf(three.job, 'threads-3');
+    expect(items.map((i) => i.source)).toEqual((await itemsOf(one.job, 'threads-1')).map((i) => i.source));
+    for (const item of [items[0], items[5], items[11]]) {
+      expect(item.code).toBe(await codeAlone(readFileSync(path.join(dir, 'folder', item.source))));
+    }
+  });
+
   it('leaves a finished job unchanged when re-run, and refuses a different job in the same folder', async () => {
     const source: SourceSpec = { kind: 'folder', path: path.join(dir, 'folder') };
     const first = await encode(source, 'rerun-job');
