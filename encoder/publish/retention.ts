@@ -1,6 +1,7 @@
 // Retention: keep the newest N versions and always the active one; delete the other manifests, then
 // every shard and metadata file of the index that no retained manifest references (which also sweeps
-// files left by interrupted publishes), and model files only the deleted versions used.
+// files left by interrupted publishes), model files only the deleted versions used, and thumbnails
+// of items no retained version holds.
 // Assumes one publisher per index at a time: a concurrent publish's not-yet-manifested uploads would
 // look unreferenced.
 import type { IndexManifest } from '../../schemas/manifest.js';
@@ -12,11 +13,41 @@ import { manifestVersions, PublishError, readManifest, readPointer } from './ver
 export interface PruneResult {
   /** Versions whose manifests were deleted. */
   versions: number[];
-  /** Files deleted (shards, metadata, models, cards). */
+  /** Files deleted (shards, metadata, models, cards, thumbnails). */
   files: number;
 }
 
 const indexPrefix = (indexId: string) => `indexes/${indexId}/`;
+
+// Thumbnails are stored per item id (storageKeys.thumbnail), shared by every version holding the item.
+const THUMBNAIL_KEY = /\/thumbnails\/(\d+)\.jpg$/;
+
+/**
+ * Whether some manifest holds item `id`: inside one of its shards' id ranges and not tombstoned.
+ * A range may include ids an id-table shard skips, so this keeps a thumbnail too many, never too few.
+ */
+function holdsItem(manifests: readonly IndexManifest[], tombstones: readonly Set<number>[], id: number): boolean {
+  return manifests.some(
+    (m, i) =>
+      !tombstones[i].has(id) && m.shards.some((s) => s.ids !== undefined && s.ids.first <= id && id <= s.ids.last),
+  );
+}
+
+async function pruneThumbnails(
+  stores: IndexStores,
+  indexId: string,
+  retained: readonly IndexManifest[],
+): Promise<number> {
+  // Without id ranges (shards from older manifests) which items a version holds is unknown: keep all.
+  if (retained.some((m) => m.shards.some((s) => s.count > 0 && s.ids === undefined))) return 0;
+  const tombstones = retained.map((m) => new Set(m.tombstones));
+  const stale = (await stores.r2.list(`${indexPrefix(indexId)}thumbnails/`)).filter((key) => {
+    const id = THUMBNAIL_KEY.exec(key);
+    return id !== null && !holdsItem(retained, tombstones, Number(id[1]));
+  });
+  await stores.r2.delete(stale);
+  return stale.length;
+}
 
 function referencedKeys(manifests: readonly IndexManifest[]): Set<string> {
   return new Set(manifests.flatMap((m) => manifestFiles(m).map((f) => f.key)));
@@ -63,5 +94,7 @@ export async function pruneVersions(stores: IndexStores, indexId: string, keep: 
     await stores.r2.delete(stale);
     files += stale.length;
   }
+  // The items versions hold only shrink when a version goes (a delete keeps the older version).
+  if (removed.length > 0) files += await pruneThumbnails(stores, indexId, retainedManifests);
   return { versions: removed, files };
 }

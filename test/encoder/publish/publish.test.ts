@@ -196,6 +196,48 @@ describe('publishVersion', () => {
     await verifyRetained(local, id, 4);
   });
 
+  it('deletes the thumbnails of items no retained version holds, and only those', async () => {
+    const id = 'thumbs';
+    const withThumbnails = async (first: number, count: number) => {
+      const shard = await shardOf(first, count);
+      shard.thumbnails = async function* () {
+        for (let i = first; i < first + count; i++) yield { id: i, jpeg: new Uint8Array([i]) };
+      };
+      return shard;
+    };
+    const thumbnail = (item: number) => local.r2.has(storageKeys.thumbnail(id, item));
+    await publishVersion(local, { indexId: id, shards: [await withThumbnails(0, 6)], model: codeOnlyModel, keep: 2 });
+    const v2 = await publishVersion(local, {
+      indexId: id,
+      shards: [await withThumbnails(0, 4), await withThumbnails(10, 3)],
+      model: codeOnlyModel,
+      keep: 2,
+    });
+    // Nothing dropped yet: version 1 still holds items 4 and 5.
+    expect(v2.pruned.versions).toEqual([]);
+    expect(await thumbnail(5)).toBe(true);
+    const deleted = await deleteItems(local, { indexId: id, ids: [11], keep: 2 });
+    expect(deleted.pruned.versions).toEqual([1]);
+    // Versions 2 and 3 hold items 0-3 and 10-12 (item 11 only in version 2, before its delete).
+    expect(await Promise.all([0, 3, 4, 5, 10, 11, 12].map(thumbnail))).toEqual([
+      true,
+      true,
+      false,
+      false,
+      true,
+      true,
+      true,
+    ]);
+    // Version 4 holds items 10 and 12 only.
+    await publishVersion(local, {
+      indexId: id,
+      shards: [await withThumbnails(10, 1), await withThumbnails(12, 1)],
+      model: codeOnlyModel,
+      keep: 1,
+    });
+    expect(await Promise.all([0, 3, 10, 11, 12].map(thumbnail))).toEqual([false, false, true, false, true]);
+  });
+
   it('re-uses an identical manifest left unactivated by an interrupted run', async () => {
     const shards = [await shardOf(0, 8)];
     const first = await publishVersion(local, { indexId: 'again', shards, model: codeOnlyModel, activate: false });
