@@ -127,6 +127,7 @@ async function load(url: string, { route, connections, seconds }: Load, pid: num
     p50_ms: round(percentile(sorted, 50)),
     p95_ms: round(percentile(sorted, 95)),
     p99_ms: round(percentile(sorted, 99)),
+    max_ms: round(sorted.length > 0 ? sorted[sorted.length - 1] : 0),
     rps: round(result.requests.total / seconds, 1),
     errors: result.errors + result.timeouts + result.non2xx,
     requests: result.requests.total,

@@ -1,6 +1,7 @@
 // One bench:encode measurement in its own process (so its peak RSS is its own): `edgehash encode`'s
 // job runner over generated pixels or an image folder, with onnxruntime-node on every core.
-// argv: --input pixels|jpeg --n N --model FILE --out DIR [--source DIR]. Prints one JSON object.
+// argv: --input pixels|jpeg --n N --model FILE --out DIR [--source DIR] [--batch B (default: the
+// encoder's)]. Prints one JSON object.
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { imageFolder } from '../../encoder/collection/imageFiles.js';
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     model: { type: 'string' },
     out: { type: 'string' },
     source: { type: 'string' },
+    batch: { type: 'string' },
   },
 });
 const POOL = 256;
@@ -48,6 +50,7 @@ const job = await runEncodeJob({
   collection,
   model: { onnx, card: onnx.replace(/\.onnx$/, '.card.json') },
   threads: availableParallelism(),
+  ...(values.batch === undefined ? {} : { batchSize: Number(values.batch) }),
 });
 const seconds = (performance.now() - started) / 1000;
 const count = job.shards.reduce((sum, s) => sum + s.count, 0);

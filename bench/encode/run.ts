@@ -1,42 +1,28 @@
 // npm run bench:encode: `edgehash encode`'s pipeline (streaming collection, sharp decoding, ONNX
 // hashing in onnxruntime-node on every core, shards written to disk) for the 32 px cnnHash model at
-// 64 bits (weight-only int8): from generated decoded pixels (1,000,000 images: throughput and peak memory) and from the
-// CIFAR-10 test JPEGs (decoding included); beside it in the same run, PyTorch CPU hashing the same
-// architecture from pixels (no decoding, no shard writing). One JSON line per figure.
+// 64 bits, weight-only int8: from generated decoded pixels (1,000,000 images: throughput and peak
+// memory) and from the CIFAR-10 test JPEGs (decoding included); beside it in the same run, PyTorch
+// CPU hashing the same architecture from pixels (no decoding, no shard writing). One JSON line per
+// figure. The session settings behind the figure are compared in bench/encode/sessions.ts.
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { exportHashModel } from '../../encoder/export/exportModel.js';
-import { buildModelCard } from '../../encoder/export/modelCard.js';
-import { quantizeModel } from '../../encoder/export/quantize.js';
-import { createModel } from '../../encoder/models/index.js';
 import { repoRoot } from '../support/workerd.js';
+import { BENCH_BITS, benchModel } from './benchModel.js';
 
 const run = promisify(execFile);
-const BITS = 64;
 const cores = availableParallelism();
 const outDir = path.join(repoRoot, 'bench/out/encode');
 const python = process.env.EDGEHASH_PYTHON ?? '/usr/bin/python3';
 const pixelImages = Number(process.env.BENCH_ENCODE_N ?? 1_000_000);
 const jpegFolder = path.join(repoRoot, 'data/cifar10-jpg/test');
 
-// Random weights: inference speed does not depend on training. Weight-only int8, as `edgehash
-// export` writes it and as the edge hashes queries with it (the index must use the same model).
 mkdirSync(outDir, { recursive: true });
-const model = createModel({ architecture: 'cnnHash', bits: BITS, inputSize: 32, channels: 3, numClasses: 10, seed: 0 });
-const exported = exportHashModel(model);
-const quantized = await quantizeModel(exported.onnx);
-const card = buildModelCard({
-  modelId: 'bench-cnn-64-int8',
-  config: model.config,
-  onnx: { ...exported, bytes: quantized.onnx },
-  quantization: quantized.quantization,
-  normalization: { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.243, 0.261] },
-});
+const { int8, card } = await benchModel();
 const onnxPath = path.join(outDir, 'bench-cnn-64.int8.onnx');
-writeFileSync(onnxPath, quantized.onnx);
+writeFileSync(onnxPath, int8);
 writeFileSync(path.join(outDir, 'bench-cnn-64.int8.card.json'), JSON.stringify(card));
 
 async function ours(input: 'pixels' | 'jpeg', n: number) {
@@ -50,7 +36,7 @@ async function ours(input: 'pixels' | 'jpeg', n: number) {
   return { img_per_s: Math.round(result.img_per_s), peak_mb: Math.round(result.peak_mb), n: result.n };
 }
 
-const common = { model: 'cnnHash', bits: BITS, size: 32, cores };
+const common = { model: 'cnnHash', bits: BENCH_BITS, size: 32, cores };
 const pixels = await ours('pixels', pixelImages);
 console.log(
   JSON.stringify({
@@ -74,7 +60,7 @@ console.log(
 try {
   const { stdout } = await run(python, [
     path.join(repoRoot, 'bench/encode/torch_encode.py'),
-    `${BITS}`,
+    `${BENCH_BITS}`,
     '50000',
     '256',
     `${cores}`,

@@ -19,9 +19,10 @@ import { EncodeError, type EncodeJob, type JobSource, readJob, removeTemporaries
 import { ShardWriter } from './shardWriter.js';
 
 export const DEFAULT_SHARD_SIZE = 65_536;
-// Measured by bench:encode with one batch in flight per core: 256 peaked at 508 MB over 100,000
-// images (the target is <= 500 MB for 1,000,000) and 128 hashed 3-4% slower; 192 encoded 1,000,000
-// at 8,597 img/s with a 455 MB peak.
+// With one batch in flight per core (bench/encode/encodeOnce.ts --n 100000 --batch B): 256 peaked
+// at 508-518 MB (the target is <= 500 MB for 1,000,000 images), 192 at 462 MB and 128 at 404 MB,
+// all at 8,000-8,400 img/s (differences within run-to-run noise). 192 in npm run bench:encode:
+// 1,000,000 images at 8,597 img/s with a 455 MB peak.
 export const DEFAULT_BATCH_SIZE = 192;
 const DECODE_CONCURRENCY = 8;
 const PROGRESS_INTERVAL_MS = 2000;

@@ -27,7 +27,7 @@
  * With no BatchNorm or dropout and a per-row-mean loss, a step equals the whole-batch step up to
  * float rounding; with workers = 1 it is the single-process step of encoder/train/trainer.ts exactly.
  *
- * Workers run TypeScript through tsx (registered inside each worker, see workerBootstrap()).
+ * Workers run TypeScript through tsx (registered inside each worker, see ../workers/tsWorker.ts).
  */
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';

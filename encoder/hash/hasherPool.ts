@@ -1,6 +1,6 @@
 // Several ThreadedHashers, one onnxruntime thread each, taking batches in turn. Measured on the
-// 2-core machine (bench:encode's model, batches of 256): 2 threads x 1 intra-op thread hash 9,133
-// img/s where 1 thread x 2 intra-op threads hash 8,583, since one batch per core needs no
+// 2-core machine (npx tsx bench/encode/sessions.ts): 2 threads x 1 intra-op thread hash 9,559
+// img/s where 1 thread x 2 intra-op threads hash 8,510, since one batch per core needs no
 // synchronisation inside an operator. Answers come back in submission order when the caller awaits
 // them in that order (each thread answers its own batches in order).
 import type { ModelCard } from '../../schemas/modelCard.js';

@@ -18,8 +18,8 @@ export interface OnnxHasherOptions {
 // Weight-only int8 models (float activations) are computed in float32 with the dequantized weights.
 // onnxruntime keeps each weight's DequantizeLinear in the graph by default (for QDQ fusions) and
 // runs it on every batch; with QDQ fusion off, constant folding dequantizes the weights once at load:
-// the same float32 values, so the same codes as onnxruntime-web, and measured 4,806 -> 9,265 img/s
-// (bench:encode's model, batches of 256, 2 threads).
+// the same float32 values, so the same codes as onnxruntime-web, and measured 4,833 -> 8,347 img/s,
+// as fast as the float model (npx tsx bench/encode/sessions.ts).
 // Otherwise onnxruntime-node would turn a weight-only int8 MatMul into MatMulNBits computing with
 // int8 activations (accuracy level 4); level 1 keeps float activations, as the card says.
 function sessionConfig(card: ModelCard): Record<string, string> {
@@ -31,10 +31,6 @@ export class OnnxHasher {
   /** Bytes of one image at the card's size (HWC uint8). */
   readonly imageBytes: number;
   readonly bits: number;
-  // The normalized input of hashPixels, reused across sequential batches (a batch of 256 32 px
-  // images is 3 MB; allocating one per batch showed up as garbage collection in bench:encode's
-  // profile). A call made while another is in flight gets its own buffer.
-  private inputBuffer: Float32Array | null = new Float32Array(0);
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -97,16 +93,9 @@ export class OnnxHasher {
     if (!(Number.isInteger(n) && n > 0) || pixels.length !== n * this.imageBytes) {
       throw new RangeError(`expected ${n} images of ${this.imageBytes} bytes, got ${pixels.length} bytes`);
     }
-    let buffer = this.inputBuffer ?? new Float32Array(pixels.length);
-    this.inputBuffer = null;
-    if (buffer.length < pixels.length) buffer = new Float32Array(pixels.length);
-    try {
-      const batch = buffer.subarray(0, pixels.length);
-      preprocessInto(this.card.input, pixels, batch);
-      return await this.hashNormalized(batch, n);
-    } finally {
-      this.inputBuffer = buffer;
-    }
+    const batch = new Float32Array(pixels.length);
+    preprocessInto(this.card.input, pixels, batch);
+    return this.hashNormalized(batch, n);
   }
 
   async release(): Promise<void> {

@@ -30,8 +30,9 @@ const STATE_BYTES: u32 = 16;
 // then (at DISTANCES_AT) all 128 distances as low and high bytes when many lanes qualify.
 const DISTANCES_AT: u32 = 256;
 const SPILL_BYTES: u32 = DISTANCES_AT + 256;
-// Above this many qualifying lanes in a group, distances are spilled all at once (measured: the
-// bulk conversion costs about as much as 8 to 10 single-lane extractions).
+// Above this many qualifying lanes in a group, distances are spilled all at once. Estimated from op
+// counts, not tuned: the bulk conversion costs about as much as 8 to 10 single-lane extractions.
+// (Spilling in bulk took bench:eval's full rankings from 16.8 s to 13.4 s on a loaded machine.)
 const PER_LANE_MAX: u32 = 8;
 
 @inline function align16(x: u32): u32 {
@@ -104,9 +105,9 @@ function carryBits(bits: u32): u32 {
 // Harley-Seal: ones/twos/fours/eights are the low four distance bits as carry-save accumulators;
 // every 8 planes yield one "eights" carry, and each pair of those one "sixteens" carry, added into
 // s0..s6 (a ripple counter). s3..s6 only serve codes over 255 bits and live in the spill, so the
-// 64- and 128-bit scans keep every accumulator in a register. Measured A/B in V8: this 8-plane
-// body beat a 16-plane one by 20-25%, and comparing in registers without spilling the planes
-// saved 5-9%.
+// 64- and 128-bit scans keep every accumulator in a register. Measured A/B in Node (two builds
+// interleaved on the same 1M random codes, top-100, median of 1,000 queries): this 8-plane body
+// beat a 16-plane one by 20-25%, and comparing in registers without spilling the planes saved 5-9%.
 function groupBelow(
   group: usize, masks: usize, bits: u32, sBits: u32, limit: u32, spill: usize,
 ): v128 {
