@@ -3,16 +3,20 @@
  *
  *   npx tsx bench/engine/throughput.ts [--backends wasm,cpu] [--batch 128] [--steps 5]
  *                                               [--cpu-steps 1] [--no-bn] [--profile]
- *                                               [--stock MaxPoolGrad,...]
+ *                                               [--stock MaxPoolGrad,...] [--stock-layers]
  *
  * Model: 3 blocks of conv3x3 (32, 64, 128) [+ BatchNorm] + ReLU + maxpool 2, then dense 10 with
  * softmax cross-entropy; Adam; random 32x32x3 inputs. One "step" = forward + backward + Adam update.
  * Prints one JSON object per backend, then a summary line. --profile prints per-kernel times;
- * --stock puts back the stock wasm kernels of the given names (A/B against our replacements).
+ * --stock puts back the stock wasm kernels of the given names (A/B against our replacements);
+ * --stock-layers uses tf.layers.conv2d and batchNormalization instead of ours (encoder/models/conv2d.ts,
+ * batchNorm.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { type BackendPreference, backendInfo, selectBackend } from '../../encoder/engine/backend.js';
 import { stockWasmKernel } from '../../encoder/engine/wasmKernels.js';
+import { batchNormalization } from '../../encoder/models/batchNorm.js';
+import { conv2d } from '../../encoder/models/conv2d.js';
 
 interface Options {
   backends: BackendPreference[];
@@ -22,6 +26,7 @@ interface Options {
   bn: boolean;
   profile: boolean;
   stock: string[];
+  stockLayers: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -33,6 +38,7 @@ function parseArgs(argv: string[]): Options {
     bn: true,
     profile: false,
     stock: [],
+    stockLayers: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -43,6 +49,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--no-bn') opts.bn = false;
     else if (a === '--profile') opts.profile = true;
     else if (a === '--stock') opts.stock = argv[++i].split(',');
+    else if (a === '--stock-layers') opts.stockLayers = true;
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
@@ -111,12 +118,12 @@ function installKernelProfiler(backend: string) {
   };
 }
 
-function buildModel(bn: boolean): tf.Sequential {
+function buildModel(bn: boolean, stockLayers: boolean): tf.Sequential {
   const model = tf.sequential();
   const widths = [32, 64, 128];
   widths.forEach((filters, i) => {
     model.add(
-      tf.layers.conv2d({
+      (stockLayers ? tf.layers.conv2d : conv2d)({
         filters,
         kernelSize: 3,
         padding: 'same',
@@ -124,7 +131,7 @@ function buildModel(bn: boolean): tf.Sequential {
         ...(i === 0 ? { inputShape: [32, 32, 3] } : {}),
       }),
     );
-    if (bn) model.add(tf.layers.batchNormalization());
+    if (bn) model.add(stockLayers ? tf.layers.batchNormalization() : batchNormalization({}));
     model.add(tf.layers.reLU());
     model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
   });
@@ -144,7 +151,7 @@ async function measure(pref: BackendPreference, opts: Options, steps: number) {
     }
   }
   const profiler = opts.profile ? installKernelProfiler(tf.getBackend()) : undefined;
-  const model = buildModel(opts.bn);
+  const model = buildModel(opts.bn, opts.stockLayers);
   const optimizer = tf.train.adam(1e-3);
   const x = tf.randomNormal([opts.batch, 32, 32, 3], 0, 1, 'float32', 1);
   const labels = tf.tensor1d(
@@ -180,7 +187,7 @@ async function measure(pref: BackendPreference, opts: Options, steps: number) {
   const result = {
     backend: backendInfo(),
     reason: sel.reason,
-    model: `cnn3 conv3x3 32-64-128${opts.bn ? '+BN' : ''}+relu+maxpool, dense10`,
+    model: `cnn3 conv3x3 32-64-128${opts.bn ? (opts.stockLayers ? '+BN (stock layers)' : '+BN') : ''}+relu+maxpool, dense10`,
     params,
     batch: opts.batch,
     timedSteps: steps,

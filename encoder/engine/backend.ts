@@ -8,6 +8,9 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { registerBatchNormKernels } from './batchNormKernels.js';
+import { attachSimdKernels } from './simdKernels.js';
 import { registerWasmTrainingKernels } from './wasmKernels.js';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -129,11 +132,13 @@ async function tryWasm(): Promise<string> {
   }
   // Register before activation so the training kernels exist from the first op.
   extraKernels = registerWasmTrainingKernels();
+  registerBatchNormKernels();
   try {
     await activate('wasm');
   } catch (err) {
     throw new Error(`backend 'wasm' failed to initialise: ${errMessage(err)}`);
   }
+  await attachSimdKernels(tf.backend() as BackendWasm);
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
   return `wasm (XNNPack${simd ? ', SIMD' : ', no SIMD'}, ${wasmMod.getThreadsCount()} thread) with ${extraKernels.length} training kernels registered`;
 }

@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { simdKernelsFor } from './simdKernels.js';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = tf.NamedAttrMap;
@@ -680,9 +681,10 @@ function reduceLeading(kernelName: 'Sum' | 'Mean') {
 }
 
 // ---------------------------------------------------------------------------------------------
-// MaxPoolGrad: stock wasm is a slow generic loop. Here: one pass over the pooling windows (NHWC,
-// channels innermost) on wasm heap views; each output's gradient goes to the first strict maximum
-// of its window in row-major order, exactly like the cpu backend (ties, -Infinity windows included).
+// MaxPoolGrad: stock wasm is a slow generic loop. Here: 2x2 / stride 2 pools (the common case) run
+// the SIMD kernel (simdKernels.ts), others one JS pass over the pooling windows (NHWC, channels
+// innermost) on wasm heap views. Each output's gradient goes to the first strict maximum of its
+// window in row-major order, exactly like the cpu backend (ties, -Infinity windows included).
 // ---------------------------------------------------------------------------------------------
 function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
   const backend = args.backend as BackendWasm;
@@ -711,50 +713,16 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const { top, left } = info.padInfo;
   const out = backend.makeOutput(input.shape, 'float32');
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
-  dx.fill(0);
   const xv = backend.typedArrayFromHeap(input) as Float32Array;
   const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
-  const rowStride = w * c;
-  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && ho * 2 <= h && wo * 2 <= w) {
-    // The common 2x2 / stride 2 / valid case: four candidates, no bounds checks.
-    let o = 0;
-    for (let b = 0; b < n; b++) {
-      for (let i = 0; i < ho; i++) {
-        let p = (b * h + 2 * i) * rowStride;
-        for (let j = 0; j < wo; j++, p += 2 * c) {
-          const p01 = p + c;
-          const p10 = p + rowStride;
-          const p11 = p10 + c;
-          for (let d = 0; d < c; d++, o++) {
-            let m = Number.NEGATIVE_INFINITY;
-            let best = -1;
-            let q = p + d;
-            let v = xv[q];
-            if (v > m) {
-              m = v;
-              best = q;
-            }
-            q = p01 + d;
-            v = xv[q];
-            if (v > m) {
-              m = v;
-              best = q;
-            }
-            q = p10 + d;
-            v = xv[q];
-            if (v > m) {
-              m = v;
-              best = q;
-            }
-            q = p11 + d;
-            if (xv[q] > m) best = q;
-            if (best >= 0) dx[best] += dyv[o];
-          }
-        }
-      }
-    }
+  const simd = simdKernelsFor(backend);
+  if (simd && fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && ho * 2 <= h && wo * 2 <= w) {
+    // The common 2x2 / stride 2 / valid case: one SIMD pass that writes every covered value.
+    if (ho * 2 < h || wo * 2 < w) dx.fill(0);
+    simd.exports.maxPoolGrad2x2(simd.pointer(input), simd.pointer(dy), simd.pointer(out), n, h, w, c, ho, wo);
     return out;
   }
+  dx.fill(0);
   let o = 0;
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < ho; i++) {
@@ -928,7 +896,7 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; why: string; f
   },
   {
     name: 'MaxPoolGrad',
-    why: 'stock wasm MaxPoolGrad is a slow generic loop; one JS pass over the windows',
+    why: 'stock wasm MaxPoolGrad is a slow generic loop; a SIMD pass (2x2) or one JS pass over the windows',
     fn: maxPoolGrad,
   },
 ];

@@ -3,7 +3,9 @@
 // DAH (seed 002, "a CNN with an attention module") is the same network with channel + spatial
 // attention (CBAM, cbam.ts) after every block ('every'), the last one ('last'), or none (ablation).
 import * as tf from '@tensorflow/tfjs';
+import { batchNormalization } from './batchNorm.js';
 import { ChannelAttention, SpatialAttention } from './cbam.js';
+import { conv2d } from './conv2d.js';
 import {
   choiceOption,
   integerListOption,
@@ -72,7 +74,7 @@ export function buildCnnHash(config: HashModelConfig): HashModel {
   o.widths.forEach((filters, i) => {
     const block = `block${i + 1}`;
     x = apply(
-      tf.layers.conv2d({
+      conv2d({
         name: `${block}_conv`,
         filters,
         kernelSize: 3,
@@ -82,7 +84,7 @@ export function buildCnnHash(config: HashModelConfig): HashModel {
       }),
       x,
     );
-    x = apply(tf.layers.batchNormalization({ name: `${block}_bn` }), x);
+    x = apply(batchNormalization({ name: `${block}_bn` }), x);
     x = apply(tf.layers.reLU({ name: `${block}_relu` }), x);
     if (o.attention === 'every' || (o.attention === 'last' && i === o.widths.length - 1)) {
       x = apply(

@@ -6,6 +6,8 @@
 // `widths [128, 256, 512], heads [4, 8, 16], depths [2, 2, 15]` here, but its attention is global over
 // with `blockSize: 14` for NesT's block-local attention (global attention on 56 x 56 tokens is costly).
 import * as tf from '@tensorflow/tfjs';
+import { batchNormalization } from './batchNorm.js';
+import { conv2d } from './conv2d.js';
 import { LearnedPositionEmbedding } from './layers.js';
 import {
   booleanOption,
@@ -90,19 +92,19 @@ export function buildHybridHash(config: HashModelConfig): HashModel {
   const nextSeed = seedSequence(config.seed);
   const glorot = glorotFrom(nextSeed);
   const conv = (name: string, filters: number, strides: number, useBias = false) =>
-    tf.layers.conv2d({ name, filters, kernelSize: 3, strides, padding: 'same', useBias, kernelInitializer: glorot() });
+    conv2d({ name, filters, kernelSize: 3, strides, padding: 'same', useBias, kernelInitializer: glorot() });
 
   const input = tf.input({ shape: [config.inputSize, config.inputSize, config.channels], name: 'image' });
 
   // Stem: full-resolution 3x3 conv, then stride-2 convs down to 2^stemStrides-pixel patches.
   let x = apply(conv('stem_conv0', o.stemChannels, 1), input);
-  x = apply(tf.layers.batchNormalization({ name: 'stem_bn0' }), x);
+  x = apply(batchNormalization({ name: 'stem_bn0' }), x);
   x = apply(tf.layers.reLU({ name: 'stem_relu0' }), x);
   let side = config.inputSize;
   for (let i = 1; i <= o.stemStrides; i++) {
     x = apply(conv(`stem_conv${i}`, o.widths[0], 2), x);
     side = Math.ceil(side / 2);
-    x = apply(tf.layers.batchNormalization({ name: `stem_bn${i}` }), x);
+    x = apply(batchNormalization({ name: `stem_bn${i}` }), x);
     x = apply(tf.layers.reLU({ name: `stem_relu${i}` }), x);
   }
 

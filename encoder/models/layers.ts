@@ -10,6 +10,18 @@ export function singleInput(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
   return Array.isArray(inputs) ? inputs[0] : inputs;
 }
 
+/**
+ * The class tfjs registered under a stock layer's name (tfjs exports most layers only through their
+ * factories), for layers that keep a stock layer's name, config and weights and change how it trains.
+ */
+export function stockLayerClass<Args, Layer extends tf.layers.Layer>(className: string): new (args: Args) => Layer {
+  const registered = tf.serialization.SerializationMap.getMap().classNameMap[className];
+  if (registered === undefined) throw new Error(`tfjs has no layer class named ${className}`);
+  return registered[0] as unknown as new (
+    args: Args,
+  ) => Layer;
+}
+
 export function singleShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
   return Array.isArray(inputShape[0]) ? (inputShape[0] as tf.Shape) : (inputShape as tf.Shape);
 }

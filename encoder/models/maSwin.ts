@@ -8,6 +8,7 @@
 // stride-2 convolution. Small defaults for 32 px from scratch; Swin-T at 224 px is patchSize 4,
 // widths [96, 192, 384, 768], depths [2, 2, 6, 2], heads [3, 6, 12, 24], window 7.
 import * as tf from '@tensorflow/tfjs';
+import { conv2d } from './conv2d.js';
 import { LearnedPositionEmbedding } from './layers.js';
 import {
   booleanOption,
@@ -81,7 +82,7 @@ export function buildMaSwin(config: HashModelConfig): HashModel {
   }
   const input = tf.input({ shape: [config.inputSize, config.inputSize, config.channels], name: 'image' });
   let x = apply(
-    tf.layers.conv2d({
+    conv2d({
       name: 'patch_embed',
       filters: o.widths[0],
       kernelSize: o.patchSize,
@@ -95,7 +96,7 @@ export function buildMaSwin(config: HashModelConfig): HashModel {
     const stage = `stage${s + 1}`;
     if (s > 0) {
       x = apply(
-        tf.layers.conv2d({
+        conv2d({
           name: `${stage}_merge`,
           filters: width,
           kernelSize: 2,

@@ -2,6 +2,7 @@
 // and the class token into the hash layer. Small defaults train from scratch on 32 px inputs; the
 // published size is ViT-B/16 at 224 px (patch 16, width 768, depth 12, heads 12), reachable by options.
 import * as tf from '@tensorflow/tfjs';
+import { conv2d } from './conv2d.js';
 import { ClassToken, FirstToken, LearnedPositionEmbedding } from './layers.js';
 import {
   isPositiveInteger,
@@ -56,7 +57,7 @@ export function buildVitHash(config: HashModelConfig): HashModel {
   const grid = config.inputSize / o.patchSize;
   const input = tf.input({ shape: [config.inputSize, config.inputSize, config.channels], name: 'image' });
   let x = apply(
-    tf.layers.conv2d({
+    conv2d({
       name: 'patch_embed',
       filters: o.width,
       kernelSize: o.patchSize,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../encoder/engine/backend.js';
+import { simdKernelsFor } from '../../../encoder/engine/simdKernels.js';
 import { WASM_TRAINING_KERNELS, wasmKernelLimits } from '../../../encoder/engine/wasmKernels.js';
 
 type Fn = () => tf.Tensor | tf.Tensor[];
@@ -381,8 +382,14 @@ describe('small conv + attention net trains on wasm like on cpu', () => {
 });
 
 describe('MaxPoolGrad replacement matches cpu', () => {
+  it('runs 2x2 pools on the SIMD kernels, attached to the wasm backend', async () => {
+    await tf.setBackend('wasm');
+    expect(simdKernelsFor(tf.backend())).toBeDefined();
+  });
+
   const cases: Array<[string, number, number, 'same' | 'valid', number[]]> = [
-    ['2x2 s2 valid', 2, 2, 'valid', [2, 8, 6, 5]],
+    ['2x2 s2 valid (SIMD: channel vectors and a scalar tail)', 2, 2, 'valid', [2, 8, 6, 5]],
+    ['2x2 s2 valid (SIMD: channel vectors only)', 2, 2, 'valid', [3, 6, 4, 8]],
     ['2x2 s2 valid, odd size', 2, 2, 'valid', [2, 7, 9, 3]],
     ['2x2 s2 same, odd size', 2, 2, 'same', [2, 7, 9, 3]],
     ['3x3 s2 same (overlapping)', 3, 2, 'same', [2, 9, 8, 4]],

@@ -1,0 +1,198 @@
+// SIMD training kernels that run on the tfjs wasm backend's own memory.
+//
+// The module imports the backend's WebAssembly.Memory, so every pointer is a tensor's address in
+// the backend heap (BackendWasm.dataIdMap), and kernels read and write tensors in place: no copy in
+// or out. It must therefore never write anywhere it was not given: no allocator, no static data
+// (the build checks that the binary has no data segment), scratch only through arguments.
+// Tensors are float32, channels last: a [rows, channels] view of NHWC with channels innermost.
+// Channels are processed 4 at a time (f32x4) with a scalar tail.
+
+const NEG_INF = f32x4.splat(-Infinity);
+
+// Gradient of a 2x2 / stride 2 max pool without padding, for one channel vector at p (the window's
+// top-left value); dx gets the output gradient at the first strict maximum of the window in
+// row-major order, like the cpu backend, and 0 elsewhere (a window of -Infinity or NaN gets none).
+@inline function poolGradVec(x: usize, dx: usize, dy: usize, colBytes: usize, rowBytes: usize): void {
+  const v0 = v128.load(x);
+  const v1 = v128.load(x + colBytes);
+  const v2 = v128.load(x + rowBytes);
+  const v3 = v128.load(x + rowBytes + colBytes);
+  const g0 = f32x4.gt(v0, NEG_INF);
+  let m = v128.bitselect(v0, NEG_INF, g0);
+  const g1 = f32x4.gt(v1, m);
+  m = v128.bitselect(v1, m, g1);
+  const g2 = f32x4.gt(v2, m);
+  m = v128.bitselect(v2, m, g2);
+  const g3 = f32x4.gt(v3, m);
+  const grad = v128.load(dy);
+  const not3 = v128.not(g3);
+  const take2 = v128.and(g2, not3);
+  const take1 = v128.andnot(v128.and(g1, not3), g2);
+  const take0 = v128.andnot(v128.andnot(v128.and(g0, not3), g2), g1);
+  v128.store(dx, v128.and(grad, take0));
+  v128.store(dx + colBytes, v128.and(grad, take1));
+  v128.store(dx + rowBytes, v128.and(grad, take2));
+  v128.store(dx + rowBytes + colBytes, v128.and(grad, g3));
+}
+
+@inline function poolGradScalar(x: usize, dx: usize, dy: usize, colBytes: usize, rowBytes: usize): void {
+  const v0 = load<f32>(x);
+  const v1 = load<f32>(x + colBytes);
+  const v2 = load<f32>(x + rowBytes);
+  const v3 = load<f32>(x + rowBytes + colBytes);
+  let m: f32 = -Infinity;
+  let best: i32 = -1;
+  if (v0 > m) {
+    m = v0;
+    best = 0;
+  }
+  if (v1 > m) {
+    m = v1;
+    best = 1;
+  }
+  if (v2 > m) {
+    m = v2;
+    best = 2;
+  }
+  if (v3 > m) best = 3;
+  const grad = load<f32>(dy);
+  store<f32>(dx, best == 0 ? grad : 0);
+  store<f32>(dx + colBytes, best == 1 ? grad : 0);
+  store<f32>(dx + rowBytes, best == 2 ? grad : 0);
+  store<f32>(dx + rowBytes + colBytes, best == 3 ? grad : 0);
+}
+
+/**
+ * MaxPoolGrad for 2x2 windows, stride 2, no padding: x and dx are [n, h, w, c], dy is
+ * [n, ho, wo, c] with 2 ho <= h and 2 wo <= w. Writes every dx value a window covers; rows and
+ * columns beyond 2 ho and 2 wo are the caller's (zero them).
+ */
+export function maxPoolGrad2x2(x: usize, dy: usize, dx: usize, n: u32, h: u32, w: u32, c: u32, ho: u32, wo: u32): void {
+  const colBytes = <usize>c << 2;
+  const rowBytes = <usize>w * colBytes;
+  const vecEnd = c & ~3;
+  let out = dy;
+  for (let b: u32 = 0; b < n; b++) {
+    for (let i: u32 = 0; i < ho; i++) {
+      const rowStart = (<usize>(b * h + 2 * i) * w) * colBytes;
+      for (let j: u32 = 0; j < wo; j++) {
+        const at = rowStart + <usize>(2 * j) * colBytes;
+        const xp = x + at;
+        const dxp = dx + at;
+        let d: u32 = 0;
+        for (; d < vecEnd; d += 4) {
+          const off = <usize>d << 2;
+          poolGradVec(xp + off, dxp + off, out + off, colBytes, rowBytes);
+        }
+        for (; d < c; d++) {
+          const off = <usize>d << 2;
+          poolGradScalar(xp + off, dxp + off, out + off, colBytes, rowBytes);
+        }
+        out += colBytes;
+      }
+    }
+  }
+}
+
+/**
+ * Per-channel sum of (x - mean)^2 over the rows of x [rows, c], into out[c] (float32). Sums run in
+ * float32 over blocks of BLOCK_ROWS rows and in float64 across blocks, so a million-row batch keeps
+ * float32 accuracy. `scratch` holds 12 c bytes.
+ */
+export function centeredSumSquares(x: usize, rows: u32, c: u32, mean: usize, out: usize, scratch: usize): void {
+  sumsOverRows(x, 0, rows, c, mean, out, 0, scratch, false);
+}
+
+/**
+ * Per-channel sums over the rows of dy [rows, c]: sum(dy) into sumDy[c] and sum(dy * (x - mean))
+ * into sumDyC[c] (float32), accumulated like centeredSumSquares. `scratch` holds 24 c bytes.
+ */
+export function gradientSums(
+  dy: usize, x: usize, rows: u32, c: u32, mean: usize, sumDy: usize, sumDyC: usize, scratch: usize,
+): void {
+  sumsOverRows(x, dy, rows, c, mean, sumDyC, sumDy, scratch, true);
+}
+
+const BLOCK_ROWS: u32 = 256;
+
+// The two reductions above share this loop. Without dy: outA = sum((x - mean)^2). With dy:
+// outA = sum(dy * (x - mean)) and outB = sum(dy). Block sums are f32 at scratch (4 c bytes per
+// output), totals f64 after them (8 c bytes per output).
+function sumsOverRows(
+  x: usize, dy: usize, rows: u32, c: u32, mean: usize, outA: usize, outB: usize, scratch: usize, withDy: bool,
+): void {
+  const outputs: u32 = withDy ? 2 : 1;
+  const blockA = scratch;
+  const blockB = scratch + (<usize>c << 2);
+  const totals = scratch + (<usize>(outputs * c) << 2);
+  memory.fill(totals, 0, <usize>(outputs * c) << 3);
+  const rowBytes = <usize>c << 2;
+  const vecEnd = c & ~3;
+  for (let r0: u32 = 0; r0 < rows; r0 += BLOCK_ROWS) {
+    const r1 = min(r0 + BLOCK_ROWS, rows);
+    memory.fill(blockA, 0, <usize>(outputs * c) << 2);
+    for (let r = r0; r < r1; r++) {
+      const xr = x + <usize>r * rowBytes;
+      const dyr = dy + <usize>r * rowBytes;
+      let d: u32 = 0;
+      for (; d < vecEnd; d += 4) {
+        const off = <usize>d << 2;
+        const centered = f32x4.sub(v128.load(xr + off), v128.load(mean + off));
+        if (withDy) {
+          const g = v128.load(dyr + off);
+          v128.store(blockA + off, f32x4.add(v128.load(blockA + off), f32x4.mul(g, centered)));
+          v128.store(blockB + off, f32x4.add(v128.load(blockB + off), g));
+        } else {
+          v128.store(blockA + off, f32x4.add(v128.load(blockA + off), f32x4.mul(centered, centered)));
+        }
+      }
+      for (; d < c; d++) {
+        const off = <usize>d << 2;
+        const centered = load<f32>(xr + off) - load<f32>(mean + off);
+        if (withDy) {
+          const g = load<f32>(dyr + off);
+          store<f32>(blockA + off, load<f32>(blockA + off) + g * centered);
+          store<f32>(blockB + off, load<f32>(blockB + off) + g);
+        } else {
+          store<f32>(blockA + off, load<f32>(blockA + off) + centered * centered);
+        }
+      }
+    }
+    for (let i: u32 = 0; i < outputs * c; i++) {
+      const t = totals + (<usize>i << 3);
+      store<f64>(t, load<f64>(t) + <f64>load<f32>(blockA + (<usize>i << 2)));
+    }
+  }
+  for (let i: u32 = 0; i < c; i++) {
+    store<f32>(outA + (<usize>i << 2), <f32>load<f64>(totals + (<usize>i << 3)));
+    if (withDy) store<f32>(outB + (<usize>i << 2), <f32>load<f64>(totals + (<usize>(c + i) << 3)));
+  }
+}
+
+/**
+ * out = (x - mean) * a + b per channel over x [rows, c] (the batch-norm output); with `withDy`,
+ * out = dy * s + (x - mean) * a + b (the batch-norm input gradient). mean, a, b and s are [c].
+ */
+export function channelAffine(
+  x: usize, dy: usize, rows: u32, c: u32, mean: usize, a: usize, b: usize, s: usize, out: usize, withDy: bool,
+): void {
+  const rowBytes = <usize>c << 2;
+  const vecEnd = c & ~3;
+  for (let r: u32 = 0; r < rows; r++) {
+    const at = <usize>r * rowBytes;
+    let d: u32 = 0;
+    for (; d < vecEnd; d += 4) {
+      const off = <usize>d << 2;
+      const centered = f32x4.sub(v128.load(x + at + off), v128.load(mean + off));
+      let y = f32x4.add(f32x4.mul(centered, v128.load(a + off)), v128.load(b + off));
+      if (withDy) y = f32x4.add(y, f32x4.mul(v128.load(dy + at + off), v128.load(s + off)));
+      v128.store(out + at + off, y);
+    }
+    for (; d < c; d++) {
+      const off = <usize>d << 2;
+      let y = (load<f32>(x + at + off) - load<f32>(mean + off)) * load<f32>(a + off) + load<f32>(b + off);
+      if (withDy) y += load<f32>(dy + at + off) * load<f32>(s + off);
+      store<f32>(out + at + off, y);
+    }
+  }
+}
