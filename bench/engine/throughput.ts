@@ -4,9 +4,11 @@
  *   npx tsx bench/engine/throughput.ts [--backends wasm,cpu] [--batch 128] [--steps 5]
  *                                               [--cpu-steps 1] [--no-bn] [--profile]
  *                                               [--stock MaxPoolGrad,...] [--stock-layers]
+ *                                               [--model hybridHash --options '{"widths":[48,96]}']
  *
  * Model: 3 blocks of conv3x3 (32, 64, 128) [+ BatchNorm] + ReLU + maxpool 2, then dense 10 with
- * softmax cross-entropy; Adam; random 32x32x3 inputs. One "step" = forward + backward + Adam update.
+ * softmax cross-entropy; or, with --model, a registered architecture (encoder/models, 64 bits,
+ * --options as in a config file) with CSQ. Adam; random 32x32x3 inputs. One "step" = forward + backward + Adam update.
  * Prints one JSON object per backend, then a summary line. --profile prints per-kernel times;
  * --stock puts back the stock wasm kernels of the given names (A/B against our replacements);
  * --stock-layers uses tf.layers.conv2d and batchNormalization instead of ours (encoder/models/conv2d.ts,
@@ -15,8 +17,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { type BackendPreference, backendInfo, selectBackend } from '../../encoder/engine/backend.js';
 import { stockWasmKernel } from '../../encoder/engine/wasmKernels.js';
+import { createLoss } from '../../encoder/losses/index.js';
 import { batchNormalization } from '../../encoder/models/batchNorm.js';
 import { conv2d } from '../../encoder/models/conv2d.js';
+import { createModel } from '../../encoder/models/index.js';
 
 interface Options {
   backends: BackendPreference[];
@@ -27,6 +31,8 @@ interface Options {
   profile: boolean;
   stock: string[];
   stockLayers: boolean;
+  model?: string;
+  modelOptions: Record<string, unknown>;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -39,6 +45,7 @@ function parseArgs(argv: string[]): Options {
     profile: false,
     stock: [],
     stockLayers: false,
+    modelOptions: {},
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -50,6 +57,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--profile') opts.profile = true;
     else if (a === '--stock') opts.stock = argv[++i].split(',');
     else if (a === '--stock-layers') opts.stockLayers = true;
+    else if (a === '--model') opts.model = argv[++i];
+    else if (a === '--options') opts.modelOptions = JSON.parse(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
@@ -107,7 +116,7 @@ function installKernelProfiler(backend: string) {
         if (st.totalMs / steps < 0.5) continue;
         const shapes = [...st.shapes.entries()]
           .sort((a, b) => b[1][1] - a[1][1])
-          .slice(0, 3)
+          .slice(0, Number(process.env.PROFILE_SHAPES ?? 3))
           .map(([k, [calls, ms]]) => `${k}:${calls / steps}x:${(ms / steps).toFixed(1)}`)
           .join(' ');
         console.log(
@@ -151,7 +160,20 @@ async function measure(pref: BackendPreference, opts: Options, steps: number) {
     }
   }
   const profiler = opts.profile ? installKernelProfiler(tf.getBackend()) : undefined;
-  const model = buildModel(opts.bn, opts.stockLayers);
+  const bits = 64;
+  const model =
+    opts.model === undefined
+      ? buildModel(opts.bn, opts.stockLayers)
+      : createModel({
+          architecture: opts.model,
+          bits,
+          inputSize: 32,
+          channels: 3,
+          numClasses: 10,
+          seed: 0,
+          options: opts.modelOptions,
+        }).net;
+  const hashLoss = opts.model === undefined ? undefined : createLoss('csq', { bits, numClasses: 10, seed: 0 });
   const optimizer = tf.train.adam(1e-3);
   const x = tf.randomNormal([opts.batch, 32, 32, 3], 0, 1, 'float32', 1);
   const labels = tf.tensor1d(
@@ -159,11 +181,13 @@ async function measure(pref: BackendPreference, opts: Options, steps: number) {
     'int32',
   );
   const y = tf.oneHot(labels, 10);
+  const indices = Int32Array.from({ length: opts.batch }, (_, i) => i);
   const params = model.countParams();
   const step = (): number => {
     const loss = optimizer.minimize(() => {
-      const logits = model.apply(x, { training: true }) as tf.Tensor;
-      return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+      const out = model.apply(x, { training: true }) as tf.Tensor2D;
+      if (hashLoss !== undefined) return hashLoss.compute(out, y as tf.Tensor2D, indices);
+      return tf.losses.softmaxCrossEntropy(y, out) as tf.Scalar;
     }, true) as tf.Scalar;
     const v = loss.dataSync()[0];
     loss.dispose();
@@ -187,7 +211,9 @@ async function measure(pref: BackendPreference, opts: Options, steps: number) {
   const result = {
     backend: backendInfo(),
     reason: sel.reason,
-    model: `cnn3 conv3x3 32-64-128${opts.bn ? (opts.stockLayers ? '+BN (stock layers)' : '+BN') : ''}+relu+maxpool, dense10`,
+    model:
+      opts.model ??
+      `cnn3 conv3x3 32-64-128${opts.bn ? (opts.stockLayers ? '+BN (stock layers)' : '+BN') : ''}+relu+maxpool, dense10`,
     params,
     batch: opts.batch,
     timedSteps: steps,

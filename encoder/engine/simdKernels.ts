@@ -29,6 +29,7 @@ interface TrainKernelExports {
     sumDyC: number,
     scratch: number,
   ): void;
+  batchMatMul(a: number, b: number, out: number, batch: number, m: number, k: number, n: number): void;
   channelAffine(
     x: number,
     dy: number,

@@ -681,6 +681,57 @@ function reduceLeading(kernelName: 'Sum' | 'Mean') {
 }
 
 // ---------------------------------------------------------------------------------------------
+// BatchMatMul: the stock kernel is fast (XNNPack) only for one product without transposes; with a
+// transposed operand (every dense layer's gradient) or a batch (attention) it runs about 10x
+// slower. Here a transposed operand is transposed once in memory, and batches run on the SIMD
+// kernel (simdKernels.ts). Broadcast batch dimensions and other dtypes stay on the stock kernel.
+// ---------------------------------------------------------------------------------------------
+function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+  const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+  const stock = stockKernels.get('BatchMatMul');
+  if (stock === undefined) throw new Error('BatchMatMul (wasm): stock kernel missing');
+  const batchOf = (t: TensorInfo) => tf.util.sizeFromShape(t.shape.slice(0, -2));
+  const simd = simdKernelsFor(backend);
+  const batch = batchOf(a);
+  const plain = batch === 1 && !transposeA && !transposeB;
+  const supported = a.dtype === 'float32' && b.dtype === 'float32' && a.shape.length >= 2 && b.shape.length >= 2;
+  const sameBatch = tf.util.arraysEqual(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  if (plain || !supported || !sameBatch || simd === undefined) {
+    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+  }
+  return scoped(backend, (s) => {
+    const rowsOf = (t: TensorInfo) => t.shape[t.shape.length - 2];
+    const colsOf = (t: TensorInfo) => t.shape[t.shape.length - 1];
+    // Row-major [batch, rows, cols] operands, transposed in memory where the attribute asks.
+    const untransposed = (t: TensorInfo, transposed: boolean): TensorInfo => {
+      if (!transposed) return t;
+      const [rows, cols] = [rowsOf(t), colsOf(t)];
+      const out = s.make([batch, cols, rows]);
+      const src = s.backend.typedArrayFromHeap(t) as Float32Array;
+      const dst = s.backend.typedArrayFromHeap(out) as Float32Array;
+      for (let i = 0; i < batch; i++) transpose2D(src, i * rows * cols, rows, cols, dst, i * rows * cols);
+      return out;
+    };
+    const left = untransposed(a, transposeA);
+    const right = untransposed(b, transposeB);
+    const m = transposeA ? colsOf(a) : rowsOf(a);
+    const k = transposeA ? rowsOf(a) : colsOf(a);
+    const n = transposeB ? rowsOf(b) : colsOf(b);
+    const outShape = [...a.shape.slice(0, -2), m, n];
+    if (batch === 1) {
+      const a3 = s.reshape(left, [1, m, k]);
+      const b3 = s.reshape(right, [1, k, n]);
+      return s.reshape(s.run('BatchMatMul', { a: a3, b: b3 }, { transposeA: false, transposeB: false }), outShape);
+    }
+    const out = s.make(outShape);
+    simd.exports.batchMatMul(simd.pointer(left), simd.pointer(right), simd.pointer(out), batch, m, k, n);
+    return out;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // MaxPoolGrad: stock wasm is a slow generic loop. Here: 2x2 / stride 2 pools (the common case) run
 // the SIMD kernel (simdKernels.ts), others one JS pass over the pooling windows (NHWC, channels
 // innermost) on wasm heap views. Each output's gradient goes to the first strict maximum of its
@@ -893,6 +944,11 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; why: string; f
     name: 'FusedBatchNorm',
     why: 'stock wasm BatchNorm is a scalar loop; three XNNPack broadcast ops instead',
     fn: fusedBatchNorm,
+  },
+  {
+    name: 'BatchMatMul',
+    why: 'stock wasm is fast only untransposed and unbatched; transposes in memory, batches on SIMD',
+    fn: batchMatMul,
   },
   {
     name: 'MaxPoolGrad',

@@ -1,6 +1,7 @@
 // The pre-norm transformer block shared by the attention hash nets: x + MHSA(LN(x)), then
 // x + MLP(LN(x)) with a GELU hidden layer of width * mlpRatio.
 import * as tf from '@tensorflow/tfjs';
+import { layerNormalization } from './layerNorm.js';
 import { MultiHeadSelfAttention } from './layers.js';
 
 export interface TransformerBlockSpec {
@@ -26,7 +27,7 @@ export function glorotFrom(nextSeed: () => number | undefined) {
   };
 }
 
-export const layerNorm = (name: string) => tf.layers.layerNormalization({ name, axis: -1, epsilon: 1e-6 });
+export const layerNorm = (name: string) => layerNormalization({ name, axis: -1, epsilon: 1e-6 });
 
 export function transformerBlock(x: Symbolic, spec: TransformerBlockSpec): Symbolic {
   const { name, width, heads, mlpRatio, blockSize, shift, channelReduction, nextSeed } = spec;

@@ -196,3 +196,57 @@ export function channelAffine(
     }
   }
 }
+
+/**
+ * out[b] = a[b] x bm[b] for `batch` row-major matrices a [m, k], bm [k, n], out [m, n]: the batched
+ * small products of attention, which the stock kernel runs about 10x slower than one large one.
+ * Each output row is built 16 columns (four vectors in registers) at a time.
+ */
+export function batchMatMul(a: usize, bm: usize, out: usize, batch: u32, m: u32, k: u32, n: u32): void {
+  const rowBytes = <usize>n << 2;
+  const wide = n & ~15;
+  const vec = n & ~3;
+  for (let bi: u32 = 0; bi < batch; bi++) {
+    const ab = a + <usize>bi * m * k * 4;
+    const bb = bm + <usize>bi * k * rowBytes;
+    const ob = out + <usize>bi * m * rowBytes;
+    for (let i: u32 = 0; i < m; i++) {
+      const ai = ab + <usize>i * k * 4;
+      const oi = ob + <usize>i * rowBytes;
+      let j: u32 = 0;
+      for (; j < wide; j += 16) {
+        let c0 = f32x4.splat(0);
+        let c1 = c0;
+        let c2 = c0;
+        let c3 = c0;
+        let row = bb + (<usize>j << 2);
+        for (let kk: u32 = 0; kk < k; kk++, row += rowBytes) {
+          const s = f32x4.splat(load<f32>(ai + (<usize>kk << 2)));
+          c0 = f32x4.add(c0, f32x4.mul(s, v128.load(row)));
+          c1 = f32x4.add(c1, f32x4.mul(s, v128.load(row, 16)));
+          c2 = f32x4.add(c2, f32x4.mul(s, v128.load(row, 32)));
+          c3 = f32x4.add(c3, f32x4.mul(s, v128.load(row, 48)));
+        }
+        const o = oi + (<usize>j << 2);
+        v128.store(o, c0);
+        v128.store(o, c1, 16);
+        v128.store(o, c2, 32);
+        v128.store(o, c3, 48);
+      }
+      for (; j < vec; j += 4) {
+        let c0 = f32x4.splat(0);
+        let row = bb + (<usize>j << 2);
+        for (let kk: u32 = 0; kk < k; kk++, row += rowBytes) {
+          c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(ai + (<usize>kk << 2))), v128.load(row)));
+        }
+        v128.store(oi + (<usize>j << 2), c0);
+      }
+      for (; j < n; j++) {
+        let c: f32 = 0;
+        let at = bb + (<usize>j << 2);
+        for (let kk: u32 = 0; kk < k; kk++, at += rowBytes) c += load<f32>(ai + (<usize>kk << 2)) * load<f32>(at);
+        store<f32>(oi + (<usize>j << 2), c);
+      }
+    }
+  }
+}

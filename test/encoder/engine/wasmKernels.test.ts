@@ -381,6 +381,43 @@ describe('small conv + attention net trains on wasm like on cpu', () => {
   });
 });
 
+describe('BatchMatMul replacement matches cpu', () => {
+  // [batch dims, m, k, n]: one product (transposes in memory), batches (SIMD: 16-column blocks,
+  // 4-column vectors and a scalar tail), and broadcast batch dims (stock kernel).
+  const cases: Array<[number[], number, number, number]> = [
+    [[], 37, 21, 45],
+    [[3], 9, 13, 35],
+    [[2, 2], 5, 7, 16],
+    [[4], 6, 3, 2],
+  ];
+  for (const [batch, m, k, n] of cases) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
+      it(`batch [${batch}] ${m}x${k}x${n}, transposeA ${ta}, transposeB ${tb}`, async () => {
+        await expectMatchesCpu(() => {
+          const a = rnd([...batch, ...(ta ? [k, m] : [m, k])], 50);
+          const b = rnd([...batch, ...(tb ? [n, k] : [k, n])], 51);
+          return tf.matMul(a, b, ta, tb);
+        });
+      });
+    }
+  }
+
+  it('broadcast batch dimensions and the gradient of a batched product', async () => {
+    await expectMatchesCpu(() => tf.matMul(rnd([1, 4, 5], 52), rnd([3, 5, 6], 53)));
+    await expectMatchesCpu(() =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b).square().sum())([
+        rnd([4, 8, 20], 54),
+        rnd([4, 20, 18], 55),
+      ]),
+    );
+  });
+});
+
 describe('MaxPoolGrad replacement matches cpu', () => {
   it('runs 2x2 pools on the SIMD kernels, attached to the wasm backend', async () => {
     await tf.setBackend('wasm');
