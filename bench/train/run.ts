@@ -1,7 +1,8 @@
-// npm run bench:train: the same model (cnnHash, 64 bits) and loss (CSQ) trained for the same
-// number of steps, batch 128, 32x32x3 random inputs (the data pipeline is excluded on both
-// sides), with our training engine exactly as the trainer uses it (one data-parallel replica per
-// core) and in PyTorch CPU (Debian python3-torch, as many threads as cores) in one run.
+// npm run bench:train: the same model (cnnHash, 64 bits, by default; or --model hybridHash with
+// --options as in a config file) and loss (CSQ) trained for the same number of steps, batch 128,
+// 32x32x3 random inputs (the data pipeline is excluded on both sides), with our training engine
+// exactly as the trainer uses it (one data-parallel replica per core) and in PyTorch CPU (Debian
+// python3-torch, as many threads as cores; bench/train/torch_*.py) in one run.
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -20,8 +21,19 @@ const { values: args } = parseArgs({
     bits: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'auto' },
     workers: { type: 'string', default: String(availableParallelism()) },
+    model: { type: 'string', default: 'cnnHash' },
+    options: { type: 'string', default: '{}' },
   },
 });
+const TORCH_TWINS: Record<string, string> = {
+  cnnHash: 'bench/train/torch_cnn_hash.py',
+  hybridHash: 'bench/train/torch_hybrid_hash.py',
+};
+const architecture = args.model;
+const twin = TORCH_TWINS[architecture];
+if (twin === undefined)
+  throw new Error(`--model: no PyTorch twin for ${architecture} (have ${Object.keys(TORCH_TWINS).join(', ')})`);
+const modelOptions = JSON.parse(args.options) as Record<string, unknown>;
 const steps = Number(args.steps);
 const batch = Number(args.batch);
 const bits = Number(args.bits);
@@ -29,7 +41,15 @@ const cores = availableParallelism();
 const python = process.env.EDGEHASH_PYTHON ?? '/usr/bin/python3';
 
 const backend = await selectBackend(args.backend as BackendPreference);
-const model = createModel({ architecture: 'cnnHash', bits, inputSize: 32, channels: 3, numClasses: 10, seed: 0 });
+const model = createModel({
+  architecture,
+  bits,
+  inputSize: 32,
+  channels: 3,
+  numClasses: 10,
+  seed: 0,
+  options: modelOptions,
+});
 const loss = createLoss('csq', { bits, numClasses: 10, seed: 0 });
 const workers = Number(args.workers);
 const engine = await createStepEngine({
@@ -55,8 +75,15 @@ await engine.dispose();
 let torch: { img_per_s: number; params: number; torch: string } | null = null;
 let message: string | undefined;
 try {
-  const script = path.join(repoRoot, 'bench/train/torch_cnn_hash.py');
-  const { stdout } = await promisify(execFile)(python, [script, `${bits}`, `${steps}`, `${batch}`, `${cores}`]);
+  const script = path.join(repoRoot, twin);
+  const { stdout } = await promisify(execFile)(python, [
+    script,
+    `${bits}`,
+    `${steps}`,
+    `${batch}`,
+    `${cores}`,
+    args.options,
+  ]);
   torch = JSON.parse(stdout);
 } catch (error) {
   message = `PyTorch not run (${python} with torch; Debian package python3-torch): ${(error as Error).message.split('\n')[0]}`;
@@ -64,7 +91,8 @@ try {
 console.log(
   JSON.stringify({
     bench: 'train',
-    model: 'cnnHash',
+    model: architecture,
+    options: modelOptions,
     bits,
     batch,
     steps,

@@ -1,6 +1,7 @@
 """PyTorch twin of encoder/models/cnnHash.ts with the CSQ loss: training img/s on CPU.
 
-argv: bits steps batch threads. Prints JSON {"img_per_s", "params", "threads"}.
+argv: bits steps batch threads [options-json: must be {}, the default cnnHash]. Prints JSON
+{"img_per_s", "params", "threads"}.
 """
 import json
 import sys
@@ -10,6 +11,8 @@ import torch
 from torch import nn
 
 bits, steps, batch, threads = (int(a) for a in sys.argv[1:5])
+if len(sys.argv) > 5 and json.loads(sys.argv[5]):
+    raise SystemExit("torch_cnn_hash.py: only the default cnnHash options")
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
