@@ -681,6 +681,39 @@ function reduceLeading(kernelName: 'Sum' | 'Mean') {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Equal: the stock wasm kernel takes about 200 ns per element (170 ms for one [32, 32, 32, 32]
+// comparison), and the gradient of every max reduction (CBAM's max pooling) compares activations
+// with the broadcast maximum. Here: both operands broadcast with the fast Tile above, then one JS
+// pass. Bool operands stay on the stock kernel.
+// ---------------------------------------------------------------------------------------------
+function equal(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+  if (a.dtype !== b.dtype || (a.dtype !== 'float32' && a.dtype !== 'int32')) {
+    const stock = stockKernels.get('Equal');
+    if (stock === undefined) throw new Error('Equal (wasm): unsupported dtype and no stock kernel');
+    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+  }
+  const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  return scoped(backend, (s) => {
+    const full = (t: TensorInfo): TensorInfo => {
+      const shape = [...new Array(outShape.length - t.shape.length).fill(1), ...t.shape];
+      if (tf.util.arraysEqual(shape, outShape)) return t;
+      const reps = outShape.map((d, i) => d / shape[i]);
+      return s.run('Tile', { x: s.reshape(t, shape) }, { reps });
+    };
+    const [fa, fb] = [full(a), full(b)];
+    const out = s.make(outShape, 'bool');
+    // Views only after every allocation: a growing heap detaches older ones.
+    const av = s.backend.typedArrayFromHeap(fa) as Float32Array | Int32Array;
+    const bv = s.backend.typedArrayFromHeap(fb) as Float32Array | Int32Array;
+    const ov = s.backend.typedArrayFromHeap(out) as Uint8Array;
+    for (let i = 0; i < ov.length; i++) ov[i] = av[i] === bv[i] ? 1 : 0;
+    return out;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // BatchMatMul: the stock kernel is fast (XNNPack) only for one product without transposes; with a
 // transposed operand (every dense layer's gradient) or a batch (attention) it runs about 10x
 // slower. Here a transposed operand is transposed once in memory, and batches run on the SIMD
@@ -945,6 +978,7 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; why: string; f
     why: 'stock wasm BatchNorm is a scalar loop; three XNNPack broadcast ops instead',
     fn: fusedBatchNorm,
   },
+  { name: 'Equal', why: 'stock wasm Equal takes about 200 ns per element (max-reduction gradients)', fn: equal },
   {
     name: 'BatchMatMul',
     why: 'stock wasm is fast only untransposed and unbatched; transposes in memory, batches on SIMD',

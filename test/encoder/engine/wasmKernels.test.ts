@@ -381,6 +381,27 @@ describe('small conv + attention net trains on wasm like on cpu', () => {
   });
 });
 
+describe('Equal replacement matches cpu', () => {
+  it('broadcasts either operand, int32, and keeps NaN unequal, infinities and signed zeros equal', async () => {
+    await expectMatchesCpu(() => {
+      const x = rnd([2, 3, 4, 5], 60).round();
+      return [
+        tf.equal(x, tf.max(x, [1, 2], true)),
+        tf.equal(tf.max(x, -1, true), x),
+        tf.equal(x.toInt(), tf.scalar(0, 'int32')),
+        tf.equal(
+          tf.tensor1d([Number.NaN, Number.POSITIVE_INFINITY, -0, 1]),
+          tf.tensor1d([Number.NaN, Number.POSITIVE_INFINITY, 0, 2]),
+        ),
+      ].map((t) => t.toFloat());
+    });
+  });
+
+  it('the gradient of a max reduction', async () => {
+    await expectMatchesCpu(() => tf.grads((x: tf.Tensor) => tf.max(x, [1, 2]).square().sum())([rnd([2, 4, 4, 3], 61)]));
+  });
+});
+
 describe('BatchMatMul replacement matches cpu', () => {
   // [batch dims, m, k, n]: one product (transposes in memory), batches (SIMD: 16-column blocks,
   // 4-column vectors and a scalar tail), and broadcast batch dims (stock kernel).
