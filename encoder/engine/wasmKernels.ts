@@ -21,6 +21,7 @@ import { simdKernelsFor } from './simdKernels.js';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = tf.NamedAttrMap;
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs };
 type Pads4 = [[number, number], [number, number], [number, number], [number, number]];
 
 const BACKEND = 'wasm';
@@ -157,7 +158,7 @@ function zeroInsert(s: KernelScope, x: TensorInfo, sh: number, sw: number): Tens
 // = im2col^T x dy: one large untransposed matmul (default), or, for very large inputs, a forward
 //   conv of the transposed tensors (see backpropFilterViaConv).
 // ---------------------------------------------------------------------------------------------
-function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = (args.attrs ?? {}) as unknown as {
@@ -382,7 +383,7 @@ function flipSwapFilter(s: KernelScope, filter: TensorInfo): TensorInfo {
 // Conv2DBackpropInput
 // dx = conv(zeroInsert(dy, stride), flip(W) with in/out swapped), stride 1, explicit padding.
 // ---------------------------------------------------------------------------------------------
-function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+function conv2DBackpropInput(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const attrs = (args.attrs ?? {}) as unknown as {
@@ -437,7 +438,7 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unk
 // = depthwise conv over a batch-1 image with N*C channels, filter = dy ([Ho,Wo,N*C,M]),
 //   filter dilation = forward stride, conv stride = forward dilation; then sum over N.
 // ---------------------------------------------------------------------------------------------
-function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = (args.attrs ?? {}) as unknown as {
@@ -492,7 +493,7 @@ function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend:
 // DepthwiseConv2dNativeBackpropInput
 // dx[n,h,w,c] = sum_m depthwise(zeroInsert(dy), flip(W) as [kh,kw,C*M,1], dilation d)[..., c*M+m]
 // ---------------------------------------------------------------------------------------------
-function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+function depthwiseBackpropInput(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const attrs = (args.attrs ?? {}) as unknown as {
@@ -542,7 +543,7 @@ function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: 
 // UnsortedSegmentSum (gradient of Gather): a plain accumulation loop over wasm heap views.
 // Ids outside [0, numSegments) are dropped, as in TensorFlow.
 // ---------------------------------------------------------------------------------------------
-function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+function unsortedSegmentSum(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x, segmentIds } = args.inputs as { x: TensorInfo; segmentIds: TensorInfo };
   const numSegments = (args.attrs as { numSegments: number }).numSegments;
@@ -573,7 +574,7 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
 // ---------------------------------------------------------------------------------------------
 // Einsum: the CPU backend's algorithm (transpose / reshape / multiply / sum) on wasm kernels.
 // ---------------------------------------------------------------------------------------------
-function einsum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+function einsum(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { equation } = args.attrs as { equation: string };
   const tensors = args.inputs as unknown as TensorInfo[];
@@ -613,7 +614,7 @@ function einsum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?:
 // [r0, s0, r1, s1, ...] equals x ([1, s0, 1, s1, ...]) + zeros ([r0, 1, r1, 1, ...]); after merging
 // adjacent dims of the same kind this is a rank-2/3 broadcast Add, which XNNPack does fast.
 // ---------------------------------------------------------------------------------------------
-function tile(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+function tile(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: TensorInfo };
   const reps = (args.attrs as { reps: number[] }).reps;
@@ -654,7 +655,7 @@ function tile(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: A
 const LEADING_REDUCE_MIN = 256;
 
 function reduceLeading(kernelName: 'Sum' | 'Mean') {
-  return (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo => {
+  return (args: KernelArgs): TensorInfo => {
     const backend = args.backend as BackendWasm;
     const { x } = args.inputs as { x: TensorInfo };
     const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
@@ -681,12 +682,108 @@ function reduceLeading(kernelName: 'Sum' | 'Mean') {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Slice, SplitV, GatherV2: the stock kernels copy row by row through a new subarray per row
+// (Slice, and SplitV through it) or element by element (Gather), about 10-100 ns per element: a
+// qkv split or a shifted-window gather took 30-60 ms per step. Here every contiguous run is one
+// copyWithin on a view of the whole heap. Strings stay on the stock kernels.
+// ---------------------------------------------------------------------------------------------
+/** A view of the whole heap in `t`'s element type, and `t`'s first element in it. */
+function heapView(s: KernelScope, t: TensorInfo): { heap: Float32Array | Int32Array | Uint8Array; at: number } {
+  const view = s.backend.typedArrayFromHeap(t) as Float32Array | Int32Array | Uint8Array;
+  const Ctor = view.constructor as Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor;
+  return { heap: new Ctor(view.buffer as ArrayBuffer), at: view.byteOffset / view.BYTES_PER_ELEMENT };
+}
+
+function sliceInHeap(s: KernelScope, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+  const rank = x.shape.length;
+  const out = s.make(size, x.dtype);
+  if (tf.util.sizeFromShape(size) === 0) return out;
+  const strides = [...tf.util.computeStrides(x.shape), 1];
+  // The innermost copy: the last dim not taken whole (whole implies begin 0), and every dim after it.
+  let inner = rank - 1;
+  while (inner > 0 && size[inner] === x.shape[inner]) inner--;
+  const run = size.slice(inner).reduce((a, b) => a * b, 1);
+  const src = heapView(s, x);
+  const dst = heapView(s, out);
+  const index = new Array(inner).fill(0);
+  let to = dst.at;
+  for (;;) {
+    let from = src.at + begin[inner] * strides[inner];
+    for (let d = 0; d < inner; d++) from += (begin[d] + index[d]) * strides[d];
+    dst.heap.copyWithin(to, from, from + run);
+    to += run;
+    let d = inner - 1;
+    while (d >= 0 && ++index[d] === size[d]) index[d--] = 0;
+    if (d < 0) return out;
+  }
+}
+
+function stockFallback(name: string, args: KernelArgs): TensorInfo | TensorInfo[] {
+  const stock = stockKernels.get(name);
+  if (stock === undefined) throw new Error(`${name} (wasm): unsupported case and no stock kernel`);
+  return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo | TensorInfo[];
+}
+
+function slice(args: KernelArgs): TensorInfo {
+  const { x } = args.inputs as { x: TensorInfo };
+  if (x.dtype === 'string') return stockFallback('Slice', args) as TensorInfo;
+  const { begin, size } = args.attrs as { begin: number | number[]; size: number | number[] };
+  const [b, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+  return scoped(args.backend as BackendWasm, (s) => sliceInHeap(s, x, b, sz));
+}
+
+function splitV(args: KernelArgs): TensorInfo[] {
+  const { x } = args.inputs as { x: TensorInfo };
+  if (x.dtype === 'string') return stockFallback('SplitV', args) as TensorInfo[];
+  const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+  // Every part is an output, so the scope is never finished (nothing of it is released).
+  const s = new KernelScope(args.backend as BackendWasm);
+  const begin = new Array(x.shape.length).fill(0);
+  return sizes.map((n) => {
+    const size = x.shape.map((d, i) => (i === ax ? n : d));
+    const part = sliceInHeap(s, x, [...begin], size);
+    begin[ax] += n;
+    return part;
+  });
+}
+
+function gatherV2(args: KernelArgs): TensorInfo {
+  const { x, indices } = args.inputs as { x: TensorInfo; indices: TensorInfo };
+  const { axis, batchDims } = args.attrs as { axis: number; batchDims: number };
+  if (x.dtype === 'string' || batchDims !== 0) return stockFallback('GatherV2', args) as TensorInfo;
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+  const outer = tf.util.sizeFromShape(x.shape.slice(0, ax));
+  const dim = x.shape[ax];
+  const inner = tf.util.sizeFromShape(x.shape.slice(ax + 1));
+  return scoped(args.backend as BackendWasm, (s) => {
+    const out = s.make([...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)], x.dtype);
+    const ids = s.backend.typedArrayFromHeap(indices) as Int32Array;
+    for (const id of ids) {
+      if (!(id >= 0 && id < dim)) throw new Error(`GatherV2: the index value ${id} is not in [0, ${dim - 1}]`);
+    }
+    const src = heapView(s, x);
+    const dst = heapView(s, out);
+    let to = dst.at;
+    for (let o = 0; o < outer; o++) {
+      for (const id of ids) {
+        const from = src.at + (o * dim + id) * inner;
+        dst.heap.copyWithin(to, from, from + inner);
+        to += inner;
+      }
+    }
+    return out;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Equal: the stock wasm kernel takes about 200 ns per element (170 ms for one [32, 32, 32, 32]
 // comparison), and the gradient of every max reduction (CBAM's max pooling) compares activations
 // with the broadcast maximum. Here: both operands broadcast with the fast Tile above, then one JS
 // pass. Bool operands stay on the stock kernel.
 // ---------------------------------------------------------------------------------------------
-function equal(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+function equal(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   if (a.dtype !== b.dtype || (a.dtype !== 'float32' && a.dtype !== 'int32')) {
@@ -719,7 +816,7 @@ function equal(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: 
 // slower. Here a transposed operand is transposed once in memory, and batches run on the SIMD
 // kernel (simdKernels.ts). Broadcast batch dimensions and other dtypes stay on the stock kernel.
 // ---------------------------------------------------------------------------------------------
-function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+function batchMatMul(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
@@ -770,7 +867,7 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
 // innermost) on wasm heap views. Each output's gradient goes to the first strict maximum of its
 // window in row-major order, exactly like the cpu backend (ties, -Infinity windows included).
 // ---------------------------------------------------------------------------------------------
-function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+function maxPoolGrad(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
   const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
@@ -842,7 +939,7 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
 // Identity: stock wasm copies the data; tensors are immutable, so (like the cpu backend) share it.
 // Keras layers, casts to the same dtype and the gradient tape call it ~100 times per training step.
 // ---------------------------------------------------------------------------------------------
-function identity(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+function identity(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: TensorInfo };
   if (x.dtype === 'string') {
@@ -858,7 +955,7 @@ function identity(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs
 // Cast to the same dtype (the ReLU gradient casts its float32 step mask): share the data like the
 // cpu backend instead of copying. Other casts go to the stock kernel.
 // ---------------------------------------------------------------------------------------------
-function cast(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+function cast(args: KernelArgs): TensorInfo {
   const { x } = args.inputs as { x: TensorInfo };
   const { dtype } = args.attrs as { dtype: tf.DataType };
   if (dtype === x.dtype && dtype !== 'string') return identity(args);
@@ -907,7 +1004,7 @@ function uninstallMeanGradient(): void {
 // ---------------------------------------------------------------------------------------------
 const BATCHNORM_MIN = 4096;
 
-function fusedBatchNorm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }): TensorInfo {
+function fusedBatchNorm(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x, mean, variance, offset, scale } = args.inputs as {
     x: TensorInfo;
@@ -934,7 +1031,7 @@ function fusedBatchNorm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown;
   });
 }
 
-type KernelFn = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: Attrs }) => TensorInfo;
+type KernelFn = (args: KernelArgs) => TensorInfo | TensorInfo[];
 
 /** The kernels this module provides, and why. */
 export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; why: string; fn: KernelFn }> = [
@@ -978,6 +1075,9 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; why: string; f
     why: 'stock wasm BatchNorm is a scalar loop; three XNNPack broadcast ops instead',
     fn: fusedBatchNorm,
   },
+  { name: 'Slice', why: 'stock wasm Slice makes a subarray per row; one copyWithin per contiguous run', fn: slice },
+  { name: 'SplitV', why: 'as Slice (the qkv split of attention)', fn: splitV },
+  { name: 'GatherV2', why: 'stock wasm Gather copies element by element (shifted windows)', fn: gatherV2 },
   { name: 'Equal', why: 'stock wasm Equal takes about 200 ns per element (max-reduction gradients)', fn: equal },
   {
     name: 'BatchMatMul',

@@ -381,6 +381,54 @@ describe('small conv + attention net trains on wasm like on cpu', () => {
   });
 });
 
+describe('Slice, SplitV and GatherV2 replacements match cpu', () => {
+  it('slices of every rank, whole and partial dims, int32 and bool', async () => {
+    await expectMatchesCpu(() => {
+      const x = rnd([3, 4, 5, 6], 70);
+      return [
+        tf.slice(x, [1, 0, 0, 0], [2, 4, 5, 6]),
+        tf.slice(x, [0, 1, 2, 3], [3, 2, 3, 3]),
+        tf.slice(x, [2, 3, 4, 5], [1, 1, 1, 1]),
+        tf.slice(x, [0, 0, 1, 0], [3, 4, 2, 6]),
+        tf.slice(x.reshape([12, 30]), [3, 7], [5, 11]),
+        tf.slice(x.reshape([360]), [17], [100]),
+        tf.slice(x.reshape([2, 3, 2, 5, 6]), [1, 0, 1, 1, 0], [1, 3, 1, 3, 6]),
+        tf.slice(x, [0, 0, 0, 0], [3, 0, 5, 6]),
+        tf.slice(x.toInt(), [1, 1, 1, 1], [2, 2, 2, 2]).toFloat(),
+        tf.slice(tf.greater(x, 0), [0, 2, 0, 1], [3, 2, 5, 4]).toFloat(),
+      ];
+    });
+  });
+
+  it('split into equal and unequal parts along any axis, and its gradient', async () => {
+    await expectMatchesCpu(() => {
+      const x = rnd([4, 6, 9], 71);
+      return [...tf.split(x, 3, 2), ...tf.split(x, [1, 3, 2], 1), ...tf.split(x, 2, 0)];
+    });
+    await expectMatchesCpu(() =>
+      tf.grads((x: tf.Tensor) => tf.split(x, [2, 7], 1)[1].square().sum())([rnd([3, 9, 4], 72)]),
+    );
+  });
+
+  it('gather along each axis, repeated indices, and its gradient; out-of-range ids throw', async () => {
+    await expectMatchesCpu(() => {
+      const x = rnd([3, 5, 4], 73);
+      const ids = tf.tensor1d([4, 0, 0, 2], 'int32');
+      return [tf.gather(x, ids, 1), tf.gather(x, tf.tensor1d([2, 1], 'int32'), 0), tf.gather(x, tf.tensor1d([3, 0, 0], 'int32'), 2)];
+    });
+    await expectMatchesCpu(() =>
+      tf.grads((x: tf.Tensor) =>
+        tf
+          .gather(x, tf.tensor1d([3, 1, 3], 'int32'), 1)
+          .square()
+          .sum(),
+      )([rnd([2, 4, 3], 74)]),
+    );
+    await tf.setBackend('wasm');
+    expect(() => tf.gather(rnd([2, 3], 75), tf.tensor1d([3], 'int32'), 1)).toThrow(/GatherV2: the index value 3/);
+  });
+});
+
 describe('Equal replacement matches cpu', () => {
   it('broadcasts either operand, int32, and keeps NaN unequal, infinities and signed zeros equal', async () => {
     await expectMatchesCpu(() => {
