@@ -414,7 +414,11 @@ describe('Slice, SplitV and GatherV2 replacements match cpu', () => {
     await expectMatchesCpu(() => {
       const x = rnd([3, 5, 4], 73);
       const ids = tf.tensor1d([4, 0, 0, 2], 'int32');
-      return [tf.gather(x, ids, 1), tf.gather(x, tf.tensor1d([2, 1], 'int32'), 0), tf.gather(x, tf.tensor1d([3, 0, 0], 'int32'), 2)];
+      return [
+        tf.gather(x, ids, 1),
+        tf.gather(x, tf.tensor1d([2, 1], 'int32'), 0),
+        tf.gather(x, tf.tensor1d([3, 0, 0], 'int32'), 2),
+      ];
     });
     await expectMatchesCpu(() =>
       tf.grads((x: tf.Tensor) =>
