@@ -60,28 +60,25 @@ export function batchNormTraining(
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, g, b, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
     const mu = tf.keep(tf.mean(input, axes) as tf.Tensor1D);
-    const centered = simd ? undefined : tf.sub(input, mu);
-    variance = tf.keep(
-      centered === undefined ? batchVariance(input, mu) : (tf.mean(tf.square(centered), axes) as tf.Tensor1D),
-    );
-    mean = mu;
-    const invStd = tf.rsqrt(tf.add(variance, epsilon)) as tf.Tensor1D;
+    // The SIMD kernels take x and the mean; the tf-ops path keeps x - mean instead.
+    const centered = simd ? input : tf.sub(input, mu);
+    const sigma2 = tf.keep(simd ? batchVariance(input, mu) : (tf.mean(tf.square(centered), axes) as tf.Tensor1D));
+    [mean, variance] = [mu, sigma2];
+    const invStd = tf.rsqrt(tf.add(sigma2, epsilon)) as tf.Tensor1D;
     const scale = tf.mul(g, invStd) as tf.Tensor1D;
-    save(centered === undefined ? [invStd, scale, input, mu] : [invStd, scale, centered]);
+    save([invStd, scale, centered, mu]);
     return {
-      value: centered === undefined ? channelAffine(input, mu, scale, b) : tf.add(tf.mul(centered, scale), b),
+      value: simd ? channelAffine(input, mu, scale, b) : tf.add(tf.mul(centered, scale), b),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [inv, s, c, savedMean] = saved as [tf.Tensor1D, tf.Tensor1D, tf.Tensor, tf.Tensor1D | undefined];
-        const [dBeta, dyDotC] =
-          savedMean === undefined
-            ? [tf.sum(dy, axes) as tf.Tensor1D, tf.sum(tf.mul(dy, c), axes) as tf.Tensor1D]
-            : batchNormGradientSums(dy, c, savedMean);
+        const [inv, s, c, m] = saved as [tf.Tensor1D, tf.Tensor1D, tf.Tensor, tf.Tensor1D];
+        const [dBeta, dyDotC] = simd
+          ? batchNormGradientSums(dy, c, m)
+          : [tf.sum(dy, axes) as tf.Tensor1D, tf.sum(tf.mul(dy, c), axes) as tf.Tensor1D];
         const cCoef = tf.neg(tf.mul(s, tf.mul(tf.square(inv), tf.div(dyDotC, count)))) as tf.Tensor1D;
         const shift = tf.neg(tf.mul(s, tf.div(dBeta, count))) as tf.Tensor1D;
-        const dx =
-          savedMean === undefined
-            ? tf.add(tf.add(tf.mul(dy, s), tf.mul(c, cCoef)), shift)
-            : channelAffine(c, savedMean, cCoef, shift, { dy, s });
+        const dx = simd
+          ? channelAffine(c, m, cCoef, shift, { dy, s })
+          : tf.add(tf.add(tf.mul(dy, s), tf.mul(c, cCoef)), shift);
         return [dx, tf.mul(dyDotC, inv), dBeta];
       },
     };
