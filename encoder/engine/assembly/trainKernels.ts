@@ -3,7 +3,7 @@
 // The module imports the backend's WebAssembly.Memory, so every pointer is a tensor's address in
 // the backend heap (BackendWasm.dataIdMap), and kernels read and write tensors in place: no copy in
 // or out. It must therefore never write anywhere it was not given: no allocator, no static data
-// (the build checks that the binary has no data segment), scratch only through arguments.
+// (test/encoder/engine/simdKernels.test.ts checks the binary has none), scratch only through arguments.
 // Tensors are float32, channels last: a [rows, channels] view of NHWC with channels innermost.
 // Channels are processed 4 at a time (f32x4) with a scalar tail.
 
