@@ -4,14 +4,16 @@
  * Stock wasm can run a conv net forward but not train it: `Conv2DBackpropFilter`,
  * `DepthwiseConv2dNativeBackpropFilter/Input`, `UnsortedSegmentSum` (gradient of gather) and `Einsum`
  * are not registered. Each kernel here is composed from existing wasm kernels (XNNPack convolutions
- * and matmuls, reshapes) and plain JS loops over the wasm heap, called directly as kernel functions
+ * and matmuls, reshapes), plain JS loops over the wasm heap and the SIMD kernels of simdKernels.ts,
+ * called directly as kernel functions
  * so nothing goes through the engine or the gradient tape; every intermediate is released before
  * the kernel returns.
  *
  * `Conv2DBackpropFilter` is an im2col (built in JS) times dy as untransposed XNNPack matmuls.
  * Replaced stock kernels (see WASM_TRAINING_KERNELS for why): `Conv2DBackpropInput` (naive loop ->
  * forward convolution of the stride-dilated output gradient with the flipped filter), `MaxPoolGrad`,
- * `Tile`, `Sum`/`Mean` over leading axes, `Identity` and same-dtype `Cast` (share instead of copy).
+ * `Tile`, `Sum`/`Mean` over leading axes, `Identity` and same-dtype `Cast` (share instead of copy),
+ * `BatchMatMul` (transposed or batched products), `Equal`, `Slice`, `SplitV` and `GatherV2`.
  * On wasm the gradient of `Mean` is also replaced (see installMeanGradient). Measure with
  * `bench/engine/throughput.ts --profile` (per-kernel times) and `bench/engine/kernels.ts` (ours vs stock).
  */
