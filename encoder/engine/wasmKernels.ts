@@ -5,9 +5,8 @@
  * `DepthwiseConv2dNativeBackpropFilter/Input`, `UnsortedSegmentSum` (gradient of gather) and `Einsum`
  * are not registered. Each kernel here is composed from existing wasm kernels (XNNPack convolutions
  * and matmuls, reshapes), plain JS loops over the wasm heap and the SIMD kernels of simdKernels.ts,
- * called directly as kernel functions
- * so nothing goes through the engine or the gradient tape; every intermediate is released before
- * the kernel returns.
+ * called directly as kernel functions so nothing goes through the engine or the gradient tape; every
+ * intermediate is released before the kernel returns.
  *
  * `Conv2DBackpropFilter` is an im2col (built in JS) times dy as untransposed XNNPack matmuls.
  * Replaced stock kernels (see WASM_TRAINING_KERNELS for why): `Conv2DBackpropInput` (naive loop ->
