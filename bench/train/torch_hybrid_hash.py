@@ -7,10 +7,10 @@ interaction, positionEmbedding); blockSize must be 0.
 import json
 import math
 import sys
-import time
 
 import torch
 from torch import nn
+from torch_csq_timing import time_csq_training
 
 bits, steps, batch, threads = (int(a) for a in sys.argv[1:5])
 options = json.loads(sys.argv[5])
@@ -104,30 +104,4 @@ class HybridHash(nn.Module):
 
 
 net = HybridHash()
-# CSQ centres: rows of [H; -H], H Sylvester Hadamard (bits a power of two).
-h = torch.ones(1, 1)
-while h.shape[0] < bits:
-    h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)], 0)
-centres = torch.cat([h, -h], 0)[:10]
-opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-x = torch.randn(batch, 3, 32, 32)
-y = torch.randint(0, 10, (batch,))
-bce = nn.BCELoss()
-
-
-def step():
-    opt.zero_grad()
-    u = net(x)
-    loss = bce((u + 1) / 2, (centres[y] + 1) / 2) + 1e-4 * ((u.abs() - 1) ** 2).mean()
-    loss.backward()
-    opt.step()
-
-
-for _ in range(2):
-    step()
-t0 = time.perf_counter()
-for _ in range(steps):
-    step()
-elapsed = time.perf_counter() - t0
-params = sum(p.numel() for p in net.parameters())
-print(json.dumps({"img_per_s": steps * batch / elapsed, "params": params, "threads": threads, "torch": torch.__version__}))
+time_csq_training(net, bits, steps, batch, threads)
