@@ -5,11 +5,13 @@
  *                                               [--cpu-steps 1] [--no-bn] [--profile]
  *                                               [--stock MaxPoolGrad,...] [--stock-layers]
  *                                               [--model hybridHash --options '{"widths":[48,96]}']
+ *                                               [--shapes 3]
  *
  * Model: 3 blocks of conv3x3 (32, 64, 128) [+ BatchNorm] + ReLU + maxpool 2, then dense 10 with
  * softmax cross-entropy; or, with --model, a registered architecture (encoder/models, 64 bits,
  * --options as in a config file) with CSQ. Adam; random 32x32x3 inputs. One "step" = forward + backward + Adam update.
- * Prints one JSON object per backend, then a summary line. --profile prints per-kernel times;
+ * Prints one JSON object per backend, then a summary line. --profile prints per-kernel times with
+ * the --shapes costliest input shapes of each;
  * --stock puts back the stock wasm kernels of the given names (A/B against our replacements);
  * --stock-layers uses tf.layers.conv2d and batchNormalization instead of ours (encoder/models/conv2d.ts,
  * batchNorm.ts).
@@ -33,6 +35,7 @@ interface Options {
   stockLayers: boolean;
   model?: string;
   modelOptions: Record<string, unknown>;
+  shapes: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -46,6 +49,7 @@ function parseArgs(argv: string[]): Options {
     stock: [],
     stockLayers: false,
     modelOptions: {},
+    shapes: 3,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -59,13 +63,14 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--stock-layers') opts.stockLayers = true;
     else if (a === '--model') opts.model = argv[++i];
     else if (a === '--options') opts.modelOptions = JSON.parse(argv[++i]);
+    else if (a === '--shapes') opts.shapes = Number(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
 }
 
 /** Per-kernel timing: wraps every kernel of `backend` (self time excludes nested kernel calls). */
-function installKernelProfiler(backend: string) {
+function installKernelProfiler(backend: string, shapesShown: number) {
   const stats = new Map<
     string,
     { calls: number; selfMs: number; totalMs: number; shapes: Map<string, [number, number]> }
@@ -116,7 +121,7 @@ function installKernelProfiler(backend: string) {
         if (st.totalMs / steps < 0.5) continue;
         const shapes = [...st.shapes.entries()]
           .sort((a, b) => b[1][1] - a[1][1])
-          .slice(0, Number(process.env.PROFILE_SHAPES ?? 3))
+          .slice(0, shapesShown)
           .map(([k, [calls, ms]]) => `${k}:${calls / steps}x:${(ms / steps).toFixed(1)}`)
           .join(' ');
         console.log(
@@ -159,7 +164,7 @@ async function measure(pref: BackendPreference, opts: Options, steps: number) {
       tf.registerKernel(stock);
     }
   }
-  const profiler = opts.profile ? installKernelProfiler(tf.getBackend()) : undefined;
+  const profiler = opts.profile ? installKernelProfiler(tf.getBackend(), opts.shapes) : undefined;
   const bits = 64;
   const model =
     opts.model === undefined

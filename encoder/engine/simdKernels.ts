@@ -1,6 +1,7 @@
 // The AssemblyScript training kernels (assembly/trainKernels.ts), instantiated on the tfjs wasm
-// backend's memory so they work on tensors in place. tfjs-backend-wasm's own elementwise kernels are
-// scalar loops one op at a time; these fuse the passes batch norm and max pooling need.
+// backend's memory so they work on tensors in place. tfjs-backend-wasm's own kernels for these are
+// scalar loops one op at a time, or slow outside XNNPack's cases; these fuse the passes batch norm
+// and max pooling need and multiply batches of small matrices.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type * as tf from '@tensorflow/tfjs';

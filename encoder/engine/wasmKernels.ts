@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { simdKernelsFor } from './simdKernels.js';
+import { type SimdKernels, simdKernelsFor } from './simdKernels.js';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = tf.NamedAttrMap;
@@ -29,6 +29,13 @@ const BACKEND = 'wasm';
 
 /** Stock wasm kernels replaced by ours (used as fallbacks for cases we do not specialise). */
 const stockKernels = new Map<string, tf.KernelConfig>();
+
+/** Runs the stock kernel `name` replaced, for the cases ours does not handle. */
+function stockFallback(name: string, args: KernelArgs): TensorInfo | TensorInfo[] {
+  const stock = stockKernels.get(name);
+  if (stock === undefined) throw new Error(`${name} (wasm): unsupported case and no stock kernel`);
+  return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo | TensorInfo[];
+}
 
 /** Runs other wasm kernels directly and remembers their outputs so they can be released together. */
 class KernelScope {
@@ -632,12 +639,8 @@ function tile(args: KernelArgs): TensorInfo {
       else dims.push({ ...e });
     }
   });
-  const stock = stockKernels.get('Tile');
   const canBroadcast = (x.dtype === 'float32' || x.dtype === 'int32') && dims.length <= 4;
-  if (!canBroadcast || tf.util.sizeFromShape(outShape) === 0) {
-    if (stock === undefined) throw new Error('Tile (wasm): unsupported case and no stock kernel');
-    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
-  }
+  if (!canBroadcast || tf.util.sizeFromShape(outShape) === 0) return stockFallback('Tile', args) as TensorInfo;
   return scoped(backend, (s) => {
     if (!dims.some((d) => d.kind === 'z')) return s.reshape(s.run('Identity', { x }), outShape);
     const xShape = dims.map((d) => (d.kind === 'x' ? d.size : 1));
@@ -666,9 +669,7 @@ function reduceLeading(kernelName: 'Sum' | 'Mean') {
     const reduceSize = tf.util.sizeFromShape(x.shape.slice(0, k));
     const rest = tf.util.sizeFromShape(x.shape.slice(k));
     if (x.dtype !== 'float32' || !isPrefix || k === 0 || k === x.shape.length || reduceSize < LEADING_REDUCE_MIN) {
-      const stock = stockKernels.get(kernelName);
-      if (stock === undefined) throw new Error(`${kernelName} (wasm): stock kernel missing`);
-      return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+      return stockFallback(kernelName, args) as TensorInfo;
     }
     const outShape = keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
     return scoped(backend, (s) => {
@@ -717,12 +718,6 @@ function sliceInHeap(s: KernelScope, x: TensorInfo, begin: number[], size: numbe
     while (d >= 0 && ++index[d] === size[d]) index[d--] = 0;
     if (d < 0) return out;
   }
-}
-
-function stockFallback(name: string, args: KernelArgs): TensorInfo | TensorInfo[] {
-  const stock = stockKernels.get(name);
-  if (stock === undefined) throw new Error(`${name} (wasm): unsupported case and no stock kernel`);
-  return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo | TensorInfo[];
 }
 
 function slice(args: KernelArgs): TensorInfo {
@@ -788,9 +783,7 @@ function equal(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   if (a.dtype !== b.dtype || (a.dtype !== 'float32' && a.dtype !== 'int32')) {
-    const stock = stockKernels.get('Equal');
-    if (stock === undefined) throw new Error('Equal (wasm): unsupported dtype and no stock kernel');
-    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+    return stockFallback('Equal', args) as TensorInfo;
   }
   const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   return scoped(backend, (s) => {
@@ -821,16 +814,14 @@ function batchMatMul(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
-  const stock = stockKernels.get('BatchMatMul');
-  if (stock === undefined) throw new Error('BatchMatMul (wasm): stock kernel missing');
-  const batchOf = (t: TensorInfo) => tf.util.sizeFromShape(t.shape.slice(0, -2));
   const simd = simdKernelsFor(backend);
-  const batch = batchOf(a);
+  const batch = tf.util.sizeFromShape(a.shape.slice(0, -2));
   const plain = batch === 1 && !transposeA && !transposeB;
   const supported = a.dtype === 'float32' && b.dtype === 'float32' && a.shape.length >= 2 && b.shape.length >= 2;
   const sameBatch = tf.util.arraysEqual(a.shape.slice(0, -2), b.shape.slice(0, -2));
-  if (plain || !supported || !sameBatch || simd === undefined) {
-    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+  // Only batches need the SIMD kernel; a single transposed product runs on XNNPack after the transpose.
+  if (plain || !supported || !sameBatch || (batch > 1 && simd === undefined)) {
+    return stockFallback('BatchMatMul', args) as TensorInfo;
   }
   return scoped(backend, (s) => {
     const rowsOf = (t: TensorInfo) => t.shape[t.shape.length - 2];
@@ -857,7 +848,8 @@ function batchMatMul(args: KernelArgs): TensorInfo {
       return s.reshape(s.run('BatchMatMul', { a: a3, b: b3 }, { transposeA: false, transposeB: false }), outShape);
     }
     const out = s.make(outShape);
-    simd.exports.batchMatMul(simd.pointer(left), simd.pointer(right), simd.pointer(out), batch, m, k, n);
+    const kernels = simd as SimdKernels; // batch > 1 here, so attached (checked above)
+    kernels.exports.batchMatMul(kernels.pointer(left), kernels.pointer(right), kernels.pointer(out), batch, m, k, n);
     return out;
   });
 }
@@ -878,9 +870,7 @@ function maxPoolGrad(args: KernelArgs): TensorInfo {
     dimRoundingMode: RoundAttr;
   };
   if (input.dtype !== 'float32' || dy.dtype !== 'float32') {
-    const stock = stockKernels.get('MaxPoolGrad');
-    if (stock === undefined) throw new Error('MaxPoolGrad (wasm): unsupported dtype and no stock kernel');
-    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+    return stockFallback('MaxPoolGrad', args) as TensorInfo;
   }
   const info = tf.backend_util.computePool2DInfo(
     input.shape as [number, number, number, number],
@@ -944,9 +934,7 @@ function identity(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: TensorInfo };
   if (x.dtype === 'string') {
-    const stock = stockKernels.get('Identity');
-    if (stock === undefined) throw new Error('Identity (wasm): string tensor and no stock kernel');
-    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+    return stockFallback('Identity', args) as TensorInfo;
   }
   backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
@@ -960,9 +948,7 @@ function cast(args: KernelArgs): TensorInfo {
   const { x } = args.inputs as { x: TensorInfo };
   const { dtype } = args.attrs as { dtype: tf.DataType };
   if (dtype === x.dtype && dtype !== 'string') return identity(args);
-  const stock = stockKernels.get('Cast');
-  if (stock === undefined) throw new Error('Cast (wasm): stock kernel missing');
-  return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+  return stockFallback('Cast', args) as TensorInfo;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1017,9 +1003,7 @@ function fusedBatchNorm(args: KernelArgs): TensorInfo {
   const eps = (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
   const ins = [x, mean, variance, offset, scale].filter((t): t is TensorInfo => t != null);
   if (ins.some((t) => t.dtype !== 'float32') || tf.util.sizeFromShape(x.shape) < BATCHNORM_MIN) {
-    const stock = stockKernels.get('FusedBatchNorm');
-    if (stock === undefined) throw new Error('FusedBatchNorm (wasm): stock kernel missing');
-    return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+    return stockFallback('FusedBatchNorm', args) as TensorInfo;
   }
   return scoped(backend, (s) => {
     const epsT = s.run('Fill', {}, { shape: [], value: eps, dtype: 'float32' });
