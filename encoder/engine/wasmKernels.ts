@@ -270,15 +270,13 @@ function backpropFilterIm2col(s: KernelScope, xs: TensorInfo, dys: TensorInfo, i
     const k = nc * outPix;
     const colsT = s.make([rows, k]);
     const dyc = nc === n ? dys : s.make([k, co]);
-    const cv = s.backend.typedArrayFromHeap(colsT) as Float32Array;
-    const heap = new Float32Array(cv.buffer);
+    // Element offsets from heapView: a heap over 2 GiB has byte offsets past 2^31, where `>> 2` wraps.
+    const { heap, at: cBase } = heapView(s, colsT) as { heap: Float32Array; at: number };
     if (dyc !== dys) {
-      const dyOff = (s.backend.typedArrayFromHeap(dys) as Float32Array).byteOffset >> 2;
-      const dst = (s.backend.typedArrayFromHeap(dyc) as Float32Array).byteOffset >> 2;
-      heap.copyWithin(dst, dyOff + n0 * outPix * co, dyOff + (n0 + nc) * outPix * co);
+      const dyOff = heapView(s, dys).at;
+      heap.copyWithin(heapView(s, dyc).at, dyOff + n0 * outPix * co, dyOff + (n0 + nc) * outPix * co);
     }
-    const cBase = cv.byteOffset >> 2;
-    const xBase = ((s.backend.typedArrayFromHeap(xT) as Float32Array).byteOffset >> 2) + n0 * hw;
+    const xBase = heapView(s, xT).at + n0 * hw;
     const xStart = xBase - n0 * hw;
     for (let a = 0; a < kh; a++) {
       for (let b = 0; b < kw; b++) {
