@@ -22,6 +22,12 @@
  *   and therefore differ slightly between replicas; snapshot() returns replica 0's.
  * - Dropout masks are drawn per replica.
  * - Losses that couple the rows of a batch (pairwise losses) see only their share's rows.
+ * - Losses with a memory bank (state 'bank': DPSH, DSH, DAH, ADSH, PAL): every replica reserves the
+ *   whole batch's rows in batch order, writes its own share, and after the step takes the rows the
+ *   other replicas wrote, so all banks hold the same rows in the same order as in one process (and
+ *   what onEpochEnd derives from them, e.g. ADSH's database codes, is the same). Within a step a share
+ *   sees the other shares' rows as of their previous visit (zero on the first), where one process
+ *   sees this step's outputs. Losses with state 'local' (GreedyHash's own classifier) are refused.
  * - A rejected step applies no update, but replicas that did compute their share have already moved
  *   their BatchNorm moving statistics.
  * With no BatchNorm or dropout and a per-row-mean loss, a step equals the whole-batch step up to
@@ -31,6 +37,7 @@
  */
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
+import type { BankRows } from '../losses/memoryBank.js';
 import type { LossContext } from '../losses/types.js';
 import type { HashModelConfig } from '../models/types.js';
 import { startTsWorker } from '../workers/tsWorker.js';
@@ -82,6 +89,7 @@ export interface DataParallelBatch {
 /** @internal */
 export interface WorkerData {
   replica: number;
+  replicas: number;
   backend: BackendPreference;
   model: HashModelConfig;
   loss: { name: string; context: LossContext };
@@ -91,8 +99,19 @@ export interface WorkerData {
 
 /** @internal */
 export type WorkerRequest =
-  | { id: number; type: 'grads'; x: Float32Array; labels: Float32Array; indices: Int32Array; size: number }
-  | { id: number; type: 'apply'; grads: Float32Array[]; learningRate: number }
+  | {
+      id: number;
+      type: 'grads';
+      x: Float32Array;
+      labels: Float32Array;
+      indices: Int32Array;
+      size: number;
+      /** The whole batch's dataset indices, for the bank's row order. */
+      batchIndices: Int32Array;
+    }
+  /** bankRows: the bank rows the other replicas wrote this step. */
+  | { id: number; type: 'apply'; grads: Float32Array[]; learningRate: number; bankRows: BankRows[] }
+  | { id: number; type: 'epochEnd'; epoch: number }
   | { id: number; type: 'snapshot' }
   | { id: number; type: 'restore'; weights: NamedValues[]; optimizer?: NamedValues[] };
 
@@ -100,7 +119,7 @@ export type WorkerRequest =
 export type WorkerReply =
   | { id: number; ok: false; error: string }
   | { id: number; ok: true; type: 'ready' | 'done' }
-  | { id: number; ok: true; type: 'grads'; loss: number; grads: Float32Array[] }
+  | { id: number; ok: true; type: 'grads'; loss: number; grads: Float32Array[]; bankRows?: BankRows }
   | ({ id: number; ok: true; type: 'snapshot' } & TrainerSnapshot);
 
 type Ok<T extends string> = Extract<WorkerReply, { ok: true; type: T }>;
@@ -190,6 +209,7 @@ export class DataParallelTrainer {
     for (let i = 0; i < workers; i++) {
       const workerData: WorkerData = {
         replica: i,
+        replicas: workers,
         backend: options.backend,
         model: options.model,
         loss: options.loss,
@@ -255,11 +275,10 @@ export class DataParallelTrainer {
           : batch.labels.slice(start * numClasses, end * numClasses);
         const indices = last ? batch.indices.slice(start) : batch.indices.slice(start, end);
         jobs.push(
-          this.replicas[i].request<Ok<'grads'>>({ type: 'grads', x, labels, indices, size: n }, [
-            x.buffer,
-            labels.buffer,
-            indices.buffer,
-          ]),
+          this.replicas[i].request<Ok<'grads'>>(
+            { type: 'grads', x, labels, indices, size: n, batchIndices: batch.indices },
+            [x.buffer, labels.buffer, indices.buffer],
+          ),
         );
         used.push(n);
         start = end;
@@ -284,7 +303,12 @@ export class DataParallelTrainer {
         });
       });
       const applied = await Promise.allSettled(
-        this.replicas.map((r) => r.request<Ok<'done'>>({ type: 'apply', grads: averaged, learningRate })),
+        this.replicas.map((r, k) => {
+          const bankRows = replies.flatMap((reply, j) =>
+            j === k || reply.bankRows === undefined ? [] : [reply.bankRows],
+          );
+          return r.request<Ok<'done'>>({ type: 'apply', grads: averaged, learningRate, bankRows });
+        }),
       );
       const applyFailed = applied.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (applyFailed !== undefined) {
@@ -293,6 +317,20 @@ export class DataParallelTrainer {
         throw this.broken;
       }
       return loss;
+    });
+  }
+
+  /** Tells every replica's loss that an epoch has ended (schedules, ADSH's database codes). */
+  epochEnd(epoch: number): Promise<void> {
+    return this.serial(async () => {
+      const results = await Promise.allSettled(
+        this.replicas.map((r) => r.request<Ok<'done'>>({ type: 'epochEnd', epoch })),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) {
+        this.broken = failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+        throw this.broken;
+      }
     });
   }
 

@@ -1,7 +1,8 @@
 // One replica of DataParallelTrainer (./dataParallel.ts): a worker thread with its own tfjs, model,
 // loss and Adam. The main thread sends it a share of each batch ('grads'), averages the gradients of
-// all replicas and sends the average back ('apply'); every replica applies the same average with
-// identical optimizer state, so the trainable weights stay bit-identical across replicas.
+// all replicas and sends the average back ('apply'), with the memory-bank rows the other replicas
+// wrote; every replica applies the same average with identical optimizer state, so the trainable
+// weights stay bit-identical across replicas. Epoch ends reach every replica's loss ('epochEnd').
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { createLoss, registerLoss } from '../losses/index.js';
@@ -31,6 +32,11 @@ async function init() {
   }
   const model = createModel(data.model);
   const loss = createLoss(data.loss.name, data.loss.context);
+  if (loss.state === 'local' && data.replicas > 1) {
+    throw new Error(`loss ${loss.name} keeps state the replicas cannot share; train it with one worker`);
+  }
+  if (loss.state === 'bank' && loss.bank === undefined)
+    throw new Error(`loss ${loss.name} has state 'bank' but no bank`);
   const optimizer = tf.train.adam(data.learningRate);
   return { model, loss, optimizer };
 }
@@ -72,7 +78,8 @@ function computeGrads(r: Replica, msg: Extract<WorkerRequest, { type: 'grads' }>
     throw new Error(`${who}: indices has ${msg.indices.length} values, expected ${msg.size}`);
   }
   const variables = trainableVariables(r);
-  return tf.tidy(() => {
+  r.loss.bank?.reserve(msg.batchIndices);
+  const result = tf.tidy(() => {
     const x = tf.tensor4d(msg.x, [msg.size, side, side, channels]);
     const y = tf.tensor2d(msg.labels, [msg.size, numClasses]);
     const { value, grads } = tf.variableGrads(
@@ -86,6 +93,7 @@ function computeGrads(r: Replica, msg: Extract<WorkerRequest, { type: 'grads' }>
     });
     return { loss: value.dataSync()[0], grads: out };
   });
+  return { ...result, bankRows: r.loss.bank?.read(msg.indices) };
 }
 
 function applyGrads(r: Replica, msg: Extract<WorkerRequest, { type: 'apply' }>): void {
@@ -107,6 +115,7 @@ function applyGrads(r: Replica, msg: Extract<WorkerRequest, { type: 'apply' }>):
     });
     r.optimizer.applyGradients(named);
   });
+  for (const rows of msg.bankRows) r.loss.bank?.write(rows);
 }
 
 async function snapshot(r: Replica) {
@@ -202,13 +211,17 @@ port.on('message', async (msg: WorkerRequest) => {
   try {
     switch (msg.type) {
       case 'grads': {
-        const { loss, grads } = computeGrads(r, msg);
+        const { loss, grads, bankRows } = computeGrads(r, msg);
         post(
-          { id: msg.id, ok: true, type: 'grads', loss, grads },
+          { id: msg.id, ok: true, type: 'grads', loss, grads, ...(bankRows === undefined ? {} : { bankRows }) },
           grads.map((g) => g.buffer as ArrayBuffer),
         );
         break;
       }
+      case 'epochEnd':
+        r.loss.onEpochEnd?.(msg.epoch);
+        post({ id: msg.id, ok: true, type: 'done' });
+        break;
       case 'apply':
         applyGrads(r, msg);
         post({ id: msg.id, ok: true, type: 'done' });

@@ -25,10 +25,10 @@ function signedSimilarity(s01: tf.Tensor2D): tf.Tensor2D {
 /** Options: `gamma` (default 200), `samples` (outputs per V update, default 2000). */
 export class AdshLoss implements HashLoss {
   readonly name: string = 'adsh';
-  readonly stateful = true;
+  readonly state = 'bank';
   readonly gamma: number;
   readonly samples: number;
-  private readonly bank: MemoryBank;
+  readonly bank: MemoryBank;
   /** Database codes, one row per bank row; 0 until the first update (as ADSH initialises V). */
   private v = new Float32Array(0);
 

@@ -2,7 +2,7 @@
 // and the backward pass copies the gradient straight through; a linear classifier on b gives
 //   CE(W b, y) + alpha * mean(| |u| - 1 |^3).
 // The classifier W is part of the loss and trained with the network (the trainer's optimizer updates
-// every trainable variable, so the loss is stateful: one process). Checkpoints keep the network only;
+// every trainable variable, so the loss state is 'local': one process). Checkpoints keep the network only;
 // W is relearned after a resume, which costs a few hundred steps.
 import * as tf from '@tensorflow/tfjs';
 import { numberOption } from './options.js';
@@ -17,7 +17,7 @@ export const straightThroughSign = tf.customGrad((...inputs: (tf.Tensor | tf.Gra
 /** Options: `alpha` (default 0.1), `classifier` (explicit bits x numClasses weights, for tests). */
 export class GreedyHashLoss implements HashLoss {
   readonly name = 'greedyhash';
-  readonly stateful = true;
+  readonly state = 'local';
   readonly alpha: number;
   readonly classifier: tf.Variable;
 

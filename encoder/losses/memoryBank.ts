@@ -3,6 +3,13 @@
 // Host memory, not a tf variable: rows change every step and tfjs has no cheap in-place row update.
 import * as tf from '@tensorflow/tfjs';
 
+/** Rows of a bank as host arrays: dataset indices, [n, bits] outputs, [n, numClasses] labels. */
+export interface BankRows {
+  indices: Int32Array;
+  outputs: Float32Array;
+  labels: Float32Array;
+}
+
 export class MemoryBank {
   private rowOf = new Map<number, number>();
   private outputs: Float32Array;
@@ -23,18 +30,54 @@ export class MemoryBank {
 
   /** Stores (or replaces) the rows of a batch; `u` and `labels` are read back from the backend. */
   update(indices: Int32Array, u: tf.Tensor2D, labels: tf.Tensor2D): void {
-    const uValues = u.dataSync();
-    const yValues = labels.dataSync();
+    this.write({ indices, outputs: u.dataSync() as Float32Array, labels: labels.dataSync() as Float32Array });
+  }
+
+  /**
+   * Gives rows, in order, to the indices not yet stored (zero until written). A data-parallel replica
+   * reserves the whole batch before writing its share, so every replica's rows come in the same order
+   * as in one process, which writes the whole batch at once.
+   */
+  reserve(indices: Int32Array): void {
+    for (const index of indices) this.rowFor(index);
+  }
+
+  /** Stores (or replaces) rows given as host arrays. */
+  write(rows: BankRows): void {
+    const { indices, outputs, labels } = rows;
+    if (outputs.length !== indices.length * this.bits || labels.length !== indices.length * this.numClasses) {
+      throw new RangeError(
+        `memory bank rows: ${indices.length} indices need ${indices.length * this.bits} outputs and ` +
+          `${indices.length * this.numClasses} labels, got ${outputs.length} and ${labels.length}`,
+      );
+    }
     indices.forEach((index, i) => {
-      let row = this.rowOf.get(index);
-      if (row === undefined) {
-        row = this.rowOf.size;
-        this.reserve(row + 1);
-        this.rowOf.set(index, row);
-      }
-      this.outputs.set(uValues.subarray(i * this.bits, (i + 1) * this.bits), row * this.bits);
-      this.labels.set(yValues.subarray(i * this.numClasses, (i + 1) * this.numClasses), row * this.numClasses);
+      const row = this.rowFor(index);
+      this.outputs.set(outputs.subarray(i * this.bits, (i + 1) * this.bits), row * this.bits);
+      this.labels.set(labels.subarray(i * this.numClasses, (i + 1) * this.numClasses), row * this.numClasses);
     });
+  }
+
+  /** Copies of the stored rows of these dataset indices (update() or write() first). */
+  read(indices: Int32Array): BankRows {
+    const rows = this.rowsOf(indices);
+    const outputs = new Float32Array(indices.length * this.bits);
+    const labels = new Float32Array(indices.length * this.numClasses);
+    rows.forEach((row, i) => {
+      outputs.set(this.outputs.subarray(row * this.bits, (row + 1) * this.bits), i * this.bits);
+      labels.set(this.labels.subarray(row * this.numClasses, (row + 1) * this.numClasses), i * this.numClasses);
+    });
+    return { indices: Int32Array.from(indices), outputs, labels };
+  }
+
+  private rowFor(index: number): number {
+    let row = this.rowOf.get(index);
+    if (row === undefined) {
+      row = this.rowOf.size;
+      this.reserveCapacity(row + 1);
+      this.rowOf.set(index, row);
+    }
+    return row;
   }
 
   /** Bank rows of dataset indices already stored (update() first). */
@@ -55,7 +98,7 @@ export class MemoryBank {
     };
   }
 
-  private reserve(rows: number): void {
+  private reserveCapacity(rows: number): void {
     if (rows * this.bits <= this.outputs.length) return;
     const capacity = Math.max(rows, (this.outputs.length / this.bits) * 2);
     const outputs = new Float32Array(capacity * this.bits);

@@ -6,8 +6,8 @@ import type { HashLoss, LossContext } from './types.js';
 
 export abstract class BankPairLoss implements HashLoss {
   abstract readonly name: string;
-  readonly stateful = true;
-  protected readonly bank: MemoryBank;
+  readonly state = 'bank';
+  readonly bank: MemoryBank;
 
   constructor(protected readonly ctx: LossContext) {
     this.bank = new MemoryBank(ctx.bits, ctx.numClasses);

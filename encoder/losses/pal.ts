@@ -6,12 +6,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { AdshLoss } from './adsh.js';
 import { DpnLoss } from './dpn.js';
+import type { MemoryBank } from './memoryBank.js';
 import { numberOption } from './options.js';
 import type { HashLoss, LossContext } from './types.js';
 
 export class PalLoss implements HashLoss {
   readonly name = 'pal';
-  readonly stateful = true;
+  readonly state = 'bank';
   readonly alpha: number;
   readonly polarization: DpnLoss;
   readonly asymmetric: AdshLoss;
@@ -20,6 +21,11 @@ export class PalLoss implements HashLoss {
     this.alpha = numberOption(ctx.options, 'alpha', 0.5, (v) => v >= 0 && v <= 1);
     this.polarization = new DpnLoss(ctx);
     this.asymmetric = new AdshLoss(ctx);
+  }
+
+  /** ADSH's bank (DPN keeps no state). */
+  get bank(): MemoryBank {
+    return this.asymmetric.bank;
   }
 
   compute(u: tf.Tensor2D, labels: tf.Tensor2D, indices: Int32Array): tf.Scalar {

@@ -1,14 +1,21 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { MemoryBank } from './memoryBank.js';
 
 export interface HashLoss {
   readonly name: string;
   /** u: [B, bits] model outputs; labels: [B, numClasses] multi-hot float32; indices: dataset indices of the batch rows */
   compute(u: tf.Tensor2D, labels: tf.Tensor2D, indices: Int32Array): tf.Scalar;
   /**
-   * True when the loss keeps state across batches (a memory bank, learned database codes, an epoch
-   * schedule): replicas would each hold a different copy, so the trainer runs it in one process.
+   * The state the loss keeps across batches, which decides how data-parallel replicas train it
+   * (encoder/engine/dataParallel.ts). Undefined: none.
+   * - 'epoch': only what onEpochEnd sets (a schedule); every replica hears every epoch end.
+   * - 'bank': a MemoryBank (`bank`) and what onEpochEnd derives from it (learned database codes);
+   *   replicas also exchange the bank rows each step writes, so their banks stay equal.
+   * - 'local': anything else (e.g. trainable variables of its own): trained in one process.
    */
-  readonly stateful?: boolean;
+  readonly state?: 'epoch' | 'bank' | 'local';
+  /** The memory bank, when state is 'bank'. */
+  readonly bank?: MemoryBank;
   /** optional: called after each epoch (e.g. to update state) */
   onEpochEnd?(epoch: number): void;
   dispose?(): void;

@@ -18,6 +18,8 @@ export interface StepEngine {
   sync(): Promise<NamedTensor[]>;
   /** Loads weights (already in the main model) and optimizer state into the engine. */
   restore(optimizer: NamedTensor[]): Promise<void>;
+  /** Tells the loss (every replica's) that this epoch has ended. */
+  epochEnd(epoch: number): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -52,6 +54,10 @@ class InProcessEngine implements StepEngine {
 
   async sync(): Promise<NamedTensor[]> {
     return (await this.optimizer.getWeights()).map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
+  }
+
+  async epochEnd(epoch: number): Promise<void> {
+    this.loss.onEpochEnd?.(epoch);
   }
 
   async restore(optimizer: NamedTensor[]): Promise<void> {
@@ -106,6 +112,10 @@ class DataParallelEngine implements StepEngine {
   async restore(optimizer: NamedTensor[]): Promise<void> {
     const weights = this.model.net.weights.map((w) => ({ name: w.originalName, tensor: w.read() }));
     await this.trainer.restore({ weights: toValues(weights), optimizer: toValues(optimizer) });
+  }
+
+  epochEnd(epoch: number): Promise<void> {
+    return this.trainer.epochEnd(epoch);
   }
 
   dispose(): Promise<void> {

@@ -132,11 +132,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   };
   const loss = createLoss(config.loss.name, lossContext);
   const requestedWorkers = training.workers === 'auto' ? availableParallelism() : training.workers;
-  if (loss.stateful && requestedWorkers > 1) {
-    log(`loss ${loss.name} keeps state across batches: training in one process instead of ${requestedWorkers}`);
+  if (loss.state === 'local' && requestedWorkers > 1) {
+    log(`loss ${loss.name} keeps state replicas cannot share: training in one process instead of ${requestedWorkers}`);
   }
   const engine = await createStepEngine({
-    workers: loss.stateful ? 1 : requestedWorkers,
+    workers: loss.state === 'local' ? 1 : requestedWorkers,
     backend: training.backend,
     model,
     loss,
@@ -160,6 +160,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     restoreWeights(model.net, checkpoint.weights, resumeFrom);
     await engine.restore(checkpoint.optimizer);
     state = checkpoint.state;
+    // Epoch schedules (HashNet's beta) pick up where they were; a bank starts empty again.
+    await engine.epochEnd(state.epoch);
     log(`resumed from ${resumeFrom} (epoch ${state.epoch})`);
   }
 
@@ -194,7 +196,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       seen += batch.size;
       progress.update(seen, `loss ${(lossSum / lossCount).toFixed(4)}`);
     }
-    loss.onEpochEnd?.(epoch);
+    await engine.epochEnd(epoch);
     const optimizerState = await engine.sync();
     const imagesPerSecond = progress.imagesPerSecond;
     state.epoch = epoch;

@@ -272,3 +272,87 @@ describe('DataParallelTrainer', () => {
     await expect(one.step(batches[0], 1e-2)).rejects.toThrow(/disposed/);
   });
 });
+
+describe('DataParallelTrainer with losses that keep state', () => {
+  const plainModel: HashModelConfig = { ...tiny, architecture: 'plainHash', options: {} };
+  const buildPlain = new Function(`return ${PLAIN_BUILDER}`)() as (
+    t: typeof tf,
+    c: HashModelConfig,
+  ) => { net: tf.LayersModel };
+
+  /** Row r of a batch, twice: each replica computes one copy, and both shares equal the whole batch. */
+  const rowTwice = (batch: DataParallelBatch, r: number): DataParallelBatch => {
+    const twice = <T extends Float32Array | Int32Array>(a: T, width: number): T => {
+      const row = a.slice(r * width, (r + 1) * width) as T;
+      const out = new (a.constructor as new (n: number) => T)(2 * width);
+      out.set(row);
+      out.set(row, width);
+      return out;
+    };
+    return {
+      x: twice(batch.x, PER_IMAGE),
+      labels: twice(batch.labels, CLASSES),
+      indices: twice(batch.indices, 1),
+      size: 2,
+    };
+  };
+
+  // Learning rate 0 keeps the weights, so a second visit of a batch computes the same outputs: from
+  // then on the replicas' exchanged banks must equal the one-process bank, row order included. DPSH
+  // is a mean over rows, so whole shared batches match; ADSH's similar/dissimilar ratio is taken per
+  // share, so ADSH and PAL are compared on batches of one row twice (one per replica), which read each
+  // replica's bank and database codes. Three samples per update: which rows are sampled depends on the
+  // bank's row order. HashNet (pairs within the batch, beta raised every epoch) keeps no bank: its
+  // probes check that every replica hears the epoch ends.
+  it.each(['dpsh', 'adsh', 'pal', 'hashnet'])(
+    '%s: replicas keep one bank and hear epoch ends; revisits and epoch-end updates match one process',
+    async (name) => {
+      const spec = {
+        name,
+        context: { bits: BITS, numClasses: CLASSES, seed: 7, options: { samples: 3, betaStep: 1 } },
+      };
+      const trainer = await create({ workers: 2, model: plainModel, setup: PLAIN_SETUP, loss: spec });
+      const { net } = buildPlain(tf, plainModel);
+      const optimizer = tf.train.adam(1e-2);
+      const loss = createLoss(name, spec.context);
+      const batches = [syntheticBatch(7, 60), syntheticBatch(6, 61)];
+      const probes = [rowTwice(batches[0], 5), rowTwice(batches[1], 1), rowTwice(batches[1], 4)];
+      const difference = async (batch: DataParallelBatch) =>
+        Math.abs((await trainer.step(batch, 0)) - referenceStep(net, optimizer, loss, batch, 0));
+      try {
+        const first: number[] = [];
+        for (const batch of batches) first.push(await difference(batch));
+        // First visits differ: a share sees the other share's new rows as zeros.
+        if (name === 'dpsh') expect(Math.max(...first)).toBeGreaterThan(1e-4);
+        for (const epoch of [1, 2]) {
+          for (const batch of batches) {
+            const diff = await difference(batch);
+            if (name === 'dpsh') expect(diff).toBeLessThan(1e-5);
+          }
+          for (const probe of probes) expect(await difference(probe)).toBeLessThan(1e-5);
+          // ADSH and PAL relearn their database codes from the bank here; HashNet raises beta.
+          await trainer.epochEnd(epoch);
+          loss.onEpochEnd?.(epoch);
+        }
+      } finally {
+        await trainer.dispose();
+        net.dispose();
+        optimizer.dispose();
+        loss.dispose?.();
+      }
+    },
+  );
+
+  it('refuses a loss with local state (GreedyHash) on two replicas, takes it on one', async () => {
+    const spec = { name: 'greedyhash', context: { bits: BITS, numClasses: CLASSES, seed: 7 } };
+    await expect(create({ workers: 2, loss: spec })).rejects.toThrow(
+      /greedyhash keeps state the replicas cannot share/,
+    );
+    const one = await create({ workers: 1, loss: spec });
+    try {
+      expect(Number.isFinite(await one.step(syntheticBatch(4, 70), 1e-2))).toBe(true);
+    } finally {
+      await one.dispose();
+    }
+  });
+});
