@@ -49,9 +49,11 @@ export interface HybridHashOptions {
 export const HYBRID_HASH_DEFAULTS: Readonly<HybridHashOptions> = Object.freeze({
   stemChannels: 32,
   stemStrides: 2,
-  widths: [64, 128],
-  depths: [2, 2],
-  heads: [2, 4],
+  // Three stages, as HybridHash has (8x8, 4x4 and 2x2 token grids at 32 px); widths rise gently so
+  // that the parameters stay near the other 32 px defaults (1.2M; [64, 128, 256] would be 3.3M).
+  widths: [64, 96, 128],
+  depths: [2, 2, 2],
+  heads: [2, 4, 4],
   blockSize: 0,
   mlpRatio: 4,
   interaction: true,
