@@ -16,6 +16,8 @@ export interface StudyRun {
 }
 
 export interface Study {
+  /** The study file, as given. */
+  file: string;
   config: StudyConfig;
   runs: StudyRun[];
   /** The results page, resolved. */
@@ -49,5 +51,5 @@ export async function loadStudy(file: string): Promise<Study> {
     study.bits.flatMap((bits) => study.methods.map((m) => run(m, protocol, bits))),
   );
   runs.push(...study.ablations.map((a) => run(a, a.protocol, a.bits)));
-  return { config: study, runs, resultsFile: path.resolve(path.dirname(path.resolve(file)), study.results) };
+  return { file, config: study, runs, resultsFile: path.resolve(path.dirname(path.resolve(file)), study.results) };
 }

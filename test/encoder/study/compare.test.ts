@@ -84,6 +84,7 @@ describe('edgehash compare', () => {
     }
     const page = await readFile(path.join(dir, 'docs/results.md'), 'utf8');
     expect(page).toMatch(/## cifar10-2/);
+    expect(page).toContain(`npx edgehash compare --study ${studyFile}\` (study \`tiny-study\`), 3 of 3 runs finished.`);
     expect(page).toMatch(/mAP@ALL \/ P@H<=2/);
     expect(page).toMatch(/\| CNN \+ CSQ \| \d+\.\d\d \/ \d+\.\d\d \|/);
     expect(page).toMatch(/\| DAH \| attention off \| cifar10-2 \| 16 \|/);
