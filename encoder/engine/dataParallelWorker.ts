@@ -55,8 +55,9 @@ function toValues(name: string, tensor: tf.Tensor): NamedValues {
   return { name, shape: [...tensor.shape], values: Float32Array.from(tensor.dataSync() as Float32Array) };
 }
 
+/** The model's trainable weights, then the loss's own (the order in which one process creates them). */
 function trainableVariables(r: Replica): tf.Variable[] {
-  return r.model.net.trainableWeights.map((w) => w.read() as tf.Variable);
+  return [...r.model.net.trainableWeights.map((w) => w.read() as tf.Variable), ...(r.loss.variables ?? [])];
 }
 
 function computeGrads(r: Replica, msg: Extract<WorkerRequest, { type: 'grads' }>) {

@@ -2,8 +2,9 @@
 // and the backward pass copies the gradient straight through; a linear classifier on b gives
 //   CE(W b, y) + alpha * mean(| |u| - 1 |^3).
 // The classifier W is part of the loss and trained with the network (the trainer's optimizer updates
-// every trainable variable, so the loss state is 'local': one process). Checkpoints keep the network only;
-// W is relearned after a resume, which costs a few hundred steps.
+// every trainable variable; data-parallel replicas average its gradients with the model's, see
+// `variables`). Checkpoints keep the network only; W is relearned after a resume, which costs a few
+// hundred steps.
 import * as tf from '@tensorflow/tfjs';
 import { numberOption } from './options.js';
 import type { HashLoss, LossContext } from './types.js';
@@ -17,7 +18,6 @@ export const straightThroughSign = tf.customGrad((...inputs: (tf.Tensor | tf.Gra
 /** Options: `alpha` (default 0.1), `classifier` (explicit bits x numClasses weights, for tests). */
 export class GreedyHashLoss implements HashLoss {
   readonly name = 'greedyhash';
-  readonly state = 'local';
   readonly alpha: number;
   readonly classifier: tf.Variable;
 
@@ -30,6 +30,10 @@ export class GreedyHashLoss implements HashLoss {
         : tf.tensor2d(explicit as number[][], [ctx.bits, ctx.numClasses]);
     this.classifier = tf.variable(initial, true, `greedyhash_classifier_${ctx.seed}_${Date.now()}`);
     initial.dispose();
+  }
+
+  get variables(): tf.Variable[] {
+    return [this.classifier];
   }
 
   compute(u: tf.Tensor2D, labels: tf.Tensor2D, _indices?: Int32Array): tf.Scalar {

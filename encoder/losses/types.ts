@@ -11,11 +11,17 @@ export interface HashLoss {
    * - 'epoch': only what onEpochEnd sets (a schedule); every replica hears every epoch end.
    * - 'bank': a MemoryBank (`bank`) and what onEpochEnd derives from it (learned database codes);
    *   replicas also exchange the bank rows each step writes, so their banks stay equal.
-   * - 'local': anything else (e.g. trainable variables of its own): trained in one process.
+   * - 'local': anything else: trained in one process.
+   * Trainable variables of the loss itself are not state: see `variables`.
    */
   readonly state?: 'epoch' | 'bank' | 'local';
   /** The memory bank, when state is 'bank'. */
   readonly bank?: MemoryBank;
+  /**
+   * Trainable variables of the loss (GreedyHash's classifier), trained with the network: replicas
+   * average their gradients with the model's, so they stay equal like the model's weights.
+   */
+  readonly variables?: readonly tf.Variable[];
   /** optional: called after each epoch (e.g. to update state) */
   onEpochEnd?(epoch: number): void;
   dispose?(): void;

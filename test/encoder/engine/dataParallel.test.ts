@@ -343,12 +343,41 @@ describe('DataParallelTrainer with losses that keep state', () => {
     },
   );
 
-  it('refuses a loss with local state (GreedyHash) on two replicas, takes it on one', async () => {
+  it('GreedyHash: its classifier trains on the replicas, and two replicas equal the whole-batch step', async () => {
     const spec = { name: 'greedyhash', context: { bits: BITS, numClasses: CLASSES, seed: 7 } };
-    await expect(create({ workers: 2, loss: spec })).rejects.toThrow(
-      /greedyhash keeps state the replicas cannot share/,
+    const trainer = await create({ workers: 2, model: plainModel, setup: PLAIN_SETUP, loss: spec, learningRate: 1e-2 });
+    const { net } = buildPlain(tf, plainModel);
+    const optimizer = tf.train.adam(1e-2);
+    const loss = createLoss(spec.name, spec.context);
+    try {
+      // Cross-entropy through the classifier: were it not trained (or not alike) on the replicas,
+      // the losses would part after the first step.
+      for (let s = 0; s < 5; s++) {
+        const batch = syntheticBatch(7, 80 + s);
+        const got = await trainer.step(batch, 1e-2);
+        expect(Math.abs(got - referenceStep(net, optimizer, loss, batch, 1e-2))).toBeLessThan(1e-5);
+      }
+      const snapshot = await trainer.snapshot(1);
+      expect(snapshot.optimizer).toHaveLength(1 + 2 * (net.trainableWeights.length + 1));
+    } finally {
+      await trainer.dispose();
+      net.dispose();
+      optimizer.dispose();
+      loss.dispose?.();
+    }
+  });
+
+  it("refuses a loss with state 'local' on two replicas, takes it on one", async () => {
+    const setup = `data:text/javascript,${encodeURIComponent(
+      `export default function setup({ tf, registerLoss }) {
+        registerLoss('local', () => ({ name: 'local', state: 'local', compute: (u) => tf.mean(tf.square(u)) }));
+      }`,
+    )}`;
+    const spec = { name: 'local', context: lossSpec.context };
+    await expect(create({ workers: 2, setup, loss: spec })).rejects.toThrow(
+      /local keeps state the replicas cannot share/,
     );
-    const one = await create({ workers: 1, loss: spec });
+    const one = await create({ workers: 1, setup, loss: spec });
     try {
       expect(Number.isFinite(await one.step(syntheticBatch(4, 70), 1e-2))).toBe(true);
     } finally {
