@@ -13,7 +13,7 @@ import { quantizeModel } from '../../encoder/export/quantize.js';
 import { calibrationInputs } from '../../encoder/export/trainedModel.js';
 import { OnnxHasher } from '../../encoder/hash/onnxHasher.js';
 import { runInOrtWeb } from '../../encoder/hash/webRuntime.js';
-import { encodeIndices } from '../../encoder/train/encode.js';
+import { encodeIndices, inThreadEncoder } from '../../encoder/train/encode.js';
 import { loadRunWithCheckpoint } from '../../encoder/train/runWithCheckpoint.js';
 import { packCodes } from '../../schemas/codeTable.js';
 import type { ModelCard } from '../../schemas/modelCard.js';
@@ -151,7 +151,14 @@ for (const m of int8) {
 
 // Parity on a sample of query images.
 const sample = split.query.subarray(0, Math.min(sampleSize, split.query.length));
-const tfjsCodes = encodeIndices(run.model, dataset, sample, run.normalization, config.training.batchSize);
+const tfjsCodes = await encodeIndices(
+  inThreadEncoder(run.model),
+  config.model.bits,
+  dataset,
+  sample,
+  run.normalization,
+  config.training.batchSize,
+);
 console.log(
   JSON.stringify({
     bench: 'quant-parity',

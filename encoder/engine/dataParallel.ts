@@ -113,6 +113,7 @@ export type WorkerRequest =
   /** bankRows: the bank rows the other replicas wrote this step. */
   | { id: number; type: 'apply'; grads: Float32Array[]; learningRate: number; bankRows: BankRows[] }
   | { id: number; type: 'epochEnd'; epoch: number }
+  | { id: number; type: 'encode'; x: Float32Array; size: number }
   | { id: number; type: 'snapshot' }
   | { id: number; type: 'restore'; weights: NamedValues[]; optimizer?: NamedValues[] };
 
@@ -121,6 +122,7 @@ export type WorkerReply =
   | { id: number; ok: false; error: string }
   | { id: number; ok: true; type: 'ready' | 'done' }
   | { id: number; ok: true; type: 'grads'; loss: number; grads: Float32Array[]; bankRows?: BankRows }
+  | { id: number; ok: true; type: 'encoded'; outputs: Float32Array }
   | ({ id: number; ok: true; type: 'snapshot' } & TrainerSnapshot);
 
 type Ok<T extends string> = Extract<WorkerReply, { ok: true; type: T }>;
@@ -166,7 +168,7 @@ class Replica {
     this.pending.clear();
   }
 
-  request<T extends Ok<'done'> | Ok<'grads'> | Ok<'snapshot'>>(
+  request<T extends Ok<'done'> | Ok<'grads'> | Ok<'snapshot'> | Ok<'encoded'>>(
     msg: WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never,
     transfer: ArrayBuffer[] = [],
   ): Promise<T> {
@@ -318,6 +320,36 @@ export class DataParallelTrainer {
         throw this.broken;
       }
       return loss;
+    });
+  }
+
+  /**
+   * Network outputs ([size, bits], inference mode) of a normalized batch, its rows shared over the
+   * replicas like a training batch. Replicas differ in BatchNorm moving statistics: restore() one
+   * set of weights into all of them first when the outputs must not depend on the worker count.
+   */
+  encode(x: Float32Array, size: number): Promise<Float32Array> {
+    return this.serial(async () => {
+      const { inputSize: side, channels, bits } = this.model;
+      const perImage = side * side * channels;
+      if (x.length !== size * perImage) {
+        throw new RangeError(`encode: x has ${x.length} values, expected ${size} x ${side}x${side}x${channels}`);
+      }
+      let start = 0;
+      const jobs = shareSizes(size, this.replicas.length)
+        .filter((n) => n > 0)
+        .map((n, i) => {
+          const share = x.slice(start * perImage, (start + n) * perImage);
+          start += n;
+          return this.replicas[i].request<Ok<'encoded'>>({ type: 'encode', x: share, size: n }, [share.buffer]);
+        });
+      const outputs = new Float32Array(size * bits);
+      let at = 0;
+      for (const reply of await Promise.all(jobs)) {
+        outputs.set(reply.outputs, at);
+        at += reply.outputs.length;
+      }
+      return outputs;
     });
   }
 

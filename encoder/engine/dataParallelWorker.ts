@@ -219,6 +219,17 @@ port.on('message', async (msg: WorkerRequest) => {
         );
         break;
       }
+      case 'encode': {
+        const { inputSize: side, channels } = r.model.config;
+        const outputs = tf.tidy(
+          () =>
+            (
+              r.model.net.predict(tf.tensor4d(msg.x, [msg.size, side, side, channels])) as tf.Tensor
+            ).dataSync() as Float32Array,
+        );
+        post({ id: msg.id, ok: true, type: 'encoded', outputs }, [outputs.buffer as ArrayBuffer]);
+        break;
+      }
       case 'epochEnd':
         r.loss.onEpochEnd?.(msg.epoch);
         post({ id: msg.id, ok: true, type: 'done' });

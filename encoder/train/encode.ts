@@ -1,20 +1,33 @@
-// Hash codes of dataset images with a tfjs model (training-time evaluation; batch encoding of
-// collections for publishing uses the exported ONNX model).
+// Hash codes of dataset images with a tfjs model (training-time validation and evaluation; batch
+// encoding of collections for publishing uses the exported ONNX model). The network runs through a
+// BatchEncoder: in this thread, or on the data-parallel training replicas (stepEngine.ts).
 import * as tf from '@tensorflow/tfjs';
 import { packCodes } from '../../schemas/codeTable.js';
 import type { Normalization } from '../data/augment.js';
-import { batches } from '../data/batches.js';
+import { type Batch, batches } from '../data/batches.js';
 import type { ImageDataset } from '../data/types.js';
 import type { HashModel } from '../models/types.js';
 
-export function encodeIndices(
-  model: HashModel,
+/** Network outputs ([size, bits], row-major) of a normalized batch, in inference mode. */
+export type BatchEncoder = (batch: Batch) => Promise<Float32Array>;
+
+export function inThreadEncoder(model: HashModel): BatchEncoder {
+  const { inputSize, channels } = model.config;
+  return async (batch) =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(batch.x, [batch.size, inputSize, inputSize, channels]);
+      return (model.net.predict(x) as tf.Tensor).dataSync() as Float32Array;
+    });
+}
+
+export async function encodeIndices(
+  encoder: BatchEncoder,
+  bits: number,
   dataset: ImageDataset,
   indices: Int32Array,
   normalization: Normalization,
   batchSize: number,
-): Uint8Array {
-  const bits = model.config.bits;
+): Promise<Uint8Array> {
   const out = new Uint8Array((indices.length * bits) / 8);
   let at = 0;
   for (const batch of batches(dataset, indices, batchSize, {
@@ -23,11 +36,7 @@ export function encodeIndices(
     seed: 0,
     normalization,
   })) {
-    const values = tf.tidy(() => {
-      const x = tf.tensor4d(batch.x, [batch.size, dataset.height, dataset.width, dataset.channels]);
-      return (model.net.predict(x) as tf.Tensor).dataSync();
-    });
-    const codes = packCodes(values, bits);
+    const codes = packCodes(await encoder(batch), bits);
     out.set(codes, at);
     at += codes.length;
   }

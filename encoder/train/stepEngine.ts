@@ -9,6 +9,7 @@ import { DataParallelTrainer, type NamedValues } from '../engine/dataParallel.js
 import type { HashLoss, LossContext } from '../losses/types.js';
 import type { HashModel } from '../models/types.js';
 import type { NamedTensor } from './checkpoint.js';
+import { type BatchEncoder, inThreadEncoder } from './encode.js';
 
 export interface StepEngine {
   readonly workers: number;
@@ -18,6 +19,11 @@ export interface StepEngine {
   sync(): Promise<NamedTensor[]>;
   /** Loads weights (already in the main model) and optimizer state into the engine. */
   restore(optimizer: NamedTensor[]): Promise<void>;
+  /**
+   * Encodes with the main thread's model as it is now (after sync() or loading a checkpoint): in this
+   * thread, or on the replicas after loading that model's weights into them.
+   */
+  encoder(): Promise<BatchEncoder>;
   /** Tells the loss (every replica's) that this epoch has ended. */
   epochEnd(epoch: number): Promise<void>;
   dispose(): Promise<void>;
@@ -60,6 +66,10 @@ class InProcessEngine implements StepEngine {
     this.loss.onEpochEnd?.(epoch);
   }
 
+  async encoder(): Promise<BatchEncoder> {
+    return inThreadEncoder(this.model);
+  }
+
   async restore(optimizer: NamedTensor[]): Promise<void> {
     await this.optimizer.setWeights(optimizer);
   }
@@ -68,6 +78,10 @@ class InProcessEngine implements StepEngine {
     this.optimizer.dispose();
   }
 }
+
+/** Every weight of the model (BatchNorm moving statistics included), by original name. */
+const namedWeights = (model: HashModel): NamedTensor[] =>
+  model.net.weights.map((w) => ({ name: w.originalName, tensor: w.read() }));
 
 const toValues = (named: NamedTensor[]): NamedValues[] =>
   named.map(({ name, tensor }) => ({ name, shape: tensor.shape, values: tensor.dataSync() as Float32Array }));
@@ -88,7 +102,7 @@ class DataParallelEngine implements StepEngine {
     const trainer = await DataParallelTrainer.create({ workers, backend, model: model.config, loss, learningRate });
     // Replicas are built from the same config and seed; make them equal to this model exactly.
     await trainer.restore({
-      weights: toValues(model.net.weights.map((w) => ({ name: w.originalName, tensor: w.read() }))),
+      weights: toValues(namedWeights(model)),
     });
     return new DataParallelEngine(trainer, model);
   }
@@ -110,12 +124,18 @@ class DataParallelEngine implements StepEngine {
   }
 
   async restore(optimizer: NamedTensor[]): Promise<void> {
-    const weights = this.model.net.weights.map((w) => ({ name: w.originalName, tensor: w.read() }));
+    const weights = namedWeights(this.model);
     await this.trainer.restore({ weights: toValues(weights), optimizer: toValues(optimizer) });
   }
 
   epochEnd(epoch: number): Promise<void> {
     return this.trainer.epochEnd(epoch);
+  }
+
+  async encoder(): Promise<BatchEncoder> {
+    // All weights, BatchNorm moving statistics included, so every replica encodes as this model does.
+    await this.trainer.restore({ weights: toValues(namedWeights(this.model)) });
+    return (batch) => this.trainer.encode(batch.x, batch.size);
   }
 
   dispose(): Promise<void> {

@@ -21,7 +21,7 @@ import { createModel } from '../models/index.js';
 import { loadPretrained } from '../models/pretrained.js';
 import type { HashModel } from '../models/types.js';
 import { loadCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
-import { encodeIndices } from './encode.js';
+import { type BatchEncoder, encodeIndices, inThreadEncoder } from './encode.js';
 import { Progress } from './progress.js';
 import { createStepEngine } from './stepEngine.js';
 
@@ -79,7 +79,8 @@ export async function prepareRun(config: TrainConfig) {
 }
 
 async function mapOf(
-  model: HashModel,
+  encoder: BatchEncoder,
+  bits: number,
   dataset: ImageDataset,
   queries: Int32Array,
   database: Int32Array,
@@ -97,18 +98,21 @@ async function mapOf(
     }
     return labels;
   };
-  const bits = model.config.bits;
+  const encode = (indices: Int32Array) => encodeIndices(encoder, bits, dataset, indices, normalization, batchSize);
   return evaluateRetrieval(
-    { codes: encodeIndices(model, dataset, queries, normalization, batchSize), labels: pick(queries) },
-    { codes: encodeIndices(model, dataset, database, normalization, batchSize), labels: pick(database) },
+    { codes: await encode(queries), labels: pick(queries) },
+    { codes: await encode(database), labels: pick(database) },
     { bits, numClasses, topK, kernel },
   );
 }
 
+type PreparedRun = Awaited<ReturnType<typeof prepareRun>>;
+
 /** Validation: the held-out validation images ranked against the training pool. */
-export function validate(run: Awaited<ReturnType<typeof prepareRun>>, batchSize: number) {
+export function validate(run: PreparedRun, batchSize: number, encoder = inThreadEncoder(run.model)) {
   const { split } = run;
-  return mapOf(run.model, run.dataset, split.validation, split.train, split.topK, run.normalization, batchSize);
+  const bits = run.model.config.bits;
+  return mapOf(encoder, bits, run.dataset, split.validation, split.train, split.topK, run.normalization, batchSize);
 }
 
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
@@ -208,7 +212,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     };
     const last = epoch === training.epochs || state.step >= totalSteps;
     if (epoch % training.validateEvery === 0 || last) {
-      const validation = await validate(run, training.batchSize);
+      const validation = await validate(run, training.batchSize, await engine.encoder());
       entry.validationMap = validation.map;
     }
     state.history.push(entry);
@@ -230,12 +234,12 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     );
   }
 
-  await engine.dispose();
   const best = await loadCheckpoint<TrainerState>(bestCheckpointDir(config));
   restoreWeights(model.net, best.weights, bestCheckpointDir(config));
   tf.dispose([...best.weights, ...best.optimizer.map((t) => t.tensor)]);
   log(`evaluating the best validation epoch (${state.bestEpoch}) on the ${config.protocol} query set`);
-  const metrics = await evaluate(run, config);
+  const metrics = await evaluate(run, config, await engine.encoder());
+  await engine.dispose();
   await writeEvaluationReport(
     path.join(config.outputDir, 'eval'),
     `${config.model.architecture} + ${config.loss.name}`,
@@ -261,10 +265,16 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 }
 
 /** The protocol's evaluation: query set against database set. */
-export function evaluate(run: Awaited<ReturnType<typeof prepareRun>>, config: TrainConfig): Promise<RetrievalMetrics> {
+export function evaluate(
+  run: PreparedRun,
+  config: TrainConfig,
+  encoder = inThreadEncoder(run.model),
+): Promise<RetrievalMetrics> {
   const { split } = run;
+  const { bits } = config.model;
   return mapOf(
-    run.model,
+    encoder,
+    bits,
     run.dataset,
     split.query,
     split.database,

@@ -385,3 +385,33 @@ describe('DataParallelTrainer with losses that keep state', () => {
     }
   });
 });
+
+describe('DataParallelTrainer.encode', () => {
+  it('shares a batch over the replicas; after one restore() it equals one model in inference mode', async () => {
+    const trainer = await create({ workers: 2 });
+    const model = createModel(tiny);
+    try {
+      for (let s = 0; s < 3; s++) await trainer.step(syntheticBatch(8, 90 + s), 1e-2);
+      const snapshot = await trainer.snapshot(0);
+      model.net.setWeights(snapshot.weights.map((w) => tf.tensor(w.values, w.shape)));
+      const batch = syntheticBatch(7, 99);
+      const expected = tf.tidy(
+        () =>
+          (model.net.predict(tf.tensor4d(batch.x, [7, SIDE, SIDE, CHANNELS])) as tf.Tensor).dataSync() as Float32Array,
+      );
+      const worst = (got: Float32Array) => Math.max(...Array.from(got, (v, i) => Math.abs(v - expected[i])));
+      // Each replica's BatchNorm moving statistics come from its own shares until restore() aligns them.
+      expect(worst(await trainer.encode(batch.x, 7))).toBeGreaterThan(1e-6);
+      await trainer.restore({ weights: snapshot.weights });
+      const got = await trainer.encode(batch.x, 7);
+      expect(got).toHaveLength(7 * BITS);
+      expect(worst(got)).toBeLessThan(1e-6);
+      await expect(trainer.encode(batch.x.subarray(1), 7)).rejects.toThrow(
+        /encode: x has 1343 values, expected 7 x 8x8x3/,
+      );
+    } finally {
+      await trainer.dispose();
+      model.net.dispose();
+    }
+  });
+});
