@@ -19,7 +19,6 @@ import { evaluateRetrieval, type RetrievalMetrics } from '../eval/retrieval.js';
 import { createLoss } from '../losses/index.js';
 import { createModel } from '../models/index.js';
 import { loadPretrained } from '../models/pretrained.js';
-import type { HashModel } from '../models/types.js';
 import { loadCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
 import { type BatchEncoder, encodeIndices, inThreadEncoder } from './encode.js';
 import { Progress } from './progress.js';
