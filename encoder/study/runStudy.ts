@@ -2,7 +2,7 @@
 // and rewrites the results page after every run, so a long study shows its progress.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { train } from '../train/trainer.js';
+import { runWallSeconds, train } from '../train/trainer.js';
 import { type RunRecord, writeResultsPage } from './resultsPage.js';
 import type { Study, StudyRun } from './studyRuns.js';
 
@@ -16,7 +16,6 @@ async function runOnce(run: StudyRun, log: (line: string) => void): Promise<RunR
     return JSON.parse(saved) as RunRecord;
   }
   log(`${run.config.name}: training`);
-  const started = performance.now();
   const result = await train(run.config, { resume: true });
   const speeds = result.state.history.map((h) => h.imagesPerSecond);
   const record: RunRecord = {
@@ -30,7 +29,7 @@ async function runOnce(run: StudyRun, log: (line: string) => void): Promise<RunR
     precisionWithinRadius2: result.metrics.precisionWithinRadius2,
     parameters: result.parameters,
     imagesPerSecond: speeds.reduce((a, b) => a + b, 0) / Math.max(speeds.length, 1),
-    wallSeconds: (performance.now() - started) / 1000,
+    wallSeconds: runWallSeconds(result),
     epochs: result.state.epoch,
     selectedEpoch: result.state.bestEpoch,
     backend: result.backend,

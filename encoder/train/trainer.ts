@@ -29,7 +29,15 @@ export interface TrainerState {
   step: number;
   bestEpoch: number;
   bestValidationMap: number;
-  history: Array<{ epoch: number; loss: number; imagesPerSecond: number; validationMap?: number; seconds: number }>;
+  /** Per epoch: training seconds, and validation seconds where it validated (a resumed run keeps both). */
+  history: Array<{
+    epoch: number;
+    loss: number;
+    imagesPerSecond: number;
+    validationMap?: number;
+    seconds: number;
+    validationSeconds?: number;
+  }>;
 }
 
 export interface TrainResult {
@@ -37,7 +45,15 @@ export interface TrainResult {
   parameters: number;
   state: TrainerState;
   metrics: RetrievalMetrics;
+  /** Seconds the final evaluation on the query set took. */
+  evaluationSeconds: number;
   outputDir: string;
+}
+
+/** Wall time of a run: every epoch's training and validation (across resumes) plus its evaluation. */
+export function runWallSeconds(result: TrainResult): number {
+  const epochs = result.state.history.reduce((sum, h) => sum + h.seconds + (h.validationSeconds ?? 0), 0);
+  return epochs + result.evaluationSeconds;
 }
 
 export interface TrainOptions {
@@ -211,8 +227,10 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     };
     const last = epoch === training.epochs || state.step >= totalSteps;
     if (epoch % training.validateEvery === 0 || last) {
+      const validationStarted = performance.now();
       const validation = await validate(run, training.batchSize, await engine.encoder());
       entry.validationMap = validation.map;
+      entry.validationSeconds = (performance.now() - validationStarted) / 1000;
     }
     state.history.push(entry);
     if (entry.validationMap !== undefined && entry.validationMap > state.bestValidationMap) {
@@ -237,7 +255,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   restoreWeights(model.net, best.weights, bestCheckpointDir(config));
   tf.dispose([...best.weights, ...best.optimizer.map((t) => t.tensor)]);
   log(`evaluating the best validation epoch (${state.bestEpoch}) on the ${config.protocol} query set`);
+  const evaluationStarted = performance.now();
   const metrics = await evaluate(run, config, await engine.encoder());
+  const evaluationSeconds = (performance.now() - evaluationStarted) / 1000;
   await engine.dispose();
   await writeEvaluationReport(
     path.join(config.outputDir, 'eval'),
@@ -259,6 +279,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     parameters: run.model.net.countParams(),
     state,
     metrics,
+    evaluationSeconds,
     outputDir: config.outputDir,
   };
 }

@@ -80,7 +80,14 @@ describe('edgehash compare', () => {
     for (const r of records) {
       expect(r.map).toBeGreaterThan(0);
       expect(r.parameters).toBeGreaterThan(0);
-      expect(r.wallSeconds).toBeGreaterThan(0);
+      // Wall time counts every epoch's training and validation from the run's state (so a resumed run
+      // keeps its earlier epochs), plus the final evaluation.
+      const state = JSON.parse(await readFile(path.join(dir, `runs/${r.id}-cifar10-2-16/state.json`), 'utf8'));
+      const history = state.history as Array<{ seconds: number; validationSeconds?: number; validationMap?: number }>;
+      expect(history.every((h) => (h.validationMap === undefined) === (h.validationSeconds === undefined))).toBe(true);
+      const epochs = history.reduce((sum, h) => sum + h.seconds + (h.validationSeconds ?? 0), 0);
+      expect(epochs).toBeGreaterThan(0);
+      expect(r.wallSeconds).toBeGreaterThan(epochs);
     }
     const page = await readFile(path.join(dir, 'docs/results.md'), 'utf8');
     expect(page).toMatch(/## cifar10-2/);
