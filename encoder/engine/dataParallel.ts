@@ -187,6 +187,13 @@ class Replica {
   }
 }
 
+/** The first rejection among settled replica requests, as an Error; undefined when all succeeded. */
+function firstRejection(results: PromiseSettledResult<unknown>[]): Error | undefined {
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed === undefined) return undefined;
+  return failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+}
+
 /** Contiguous share sizes of `size` rows over `n` replicas (the first size % n get one more). */
 export function shareSizes(size: number, n: number): number[] {
   const base = Math.floor(size / n);
@@ -287,11 +294,9 @@ export class DataParallelTrainer {
         start = end;
       }
       const results = await Promise.allSettled(jobs);
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed !== undefined) {
-        // Replicas are still equal (nothing was applied); a worker that died makes the trainer unusable.
-        throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
-      }
+      const failed = firstRejection(results);
+      // Replicas are still equal (nothing was applied); a worker that died makes the trainer unusable.
+      if (failed !== undefined) throw failed;
       const replies = results.map((r) => (r as PromiseFulfilledResult<Ok<'grads'>>).value);
       const averaged = replies[0].grads.map((g) => new Float32Array(g.length));
       let loss = 0;
@@ -313,10 +318,10 @@ export class DataParallelTrainer {
           return r.request<Ok<'done'>>({ type: 'apply', grads: averaged, learningRate, bankRows });
         }),
       );
-      const applyFailed = applied.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      const applyFailed = firstRejection(applied);
       if (applyFailed !== undefined) {
         // Some replicas may have applied the update and others not: they are no longer in sync.
-        this.broken = applyFailed.reason instanceof Error ? applyFailed.reason : new Error(String(applyFailed.reason));
+        this.broken = applyFailed;
         throw this.broken;
       }
       return loss;
@@ -359,9 +364,10 @@ export class DataParallelTrainer {
       const results = await Promise.allSettled(
         this.replicas.map((r) => r.request<Ok<'done'>>({ type: 'epochEnd', epoch })),
       );
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      const failed = firstRejection(results);
       if (failed !== undefined) {
-        this.broken = failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+        // Some replicas may have taken the epoch end and others not.
+        this.broken = failed;
         throw this.broken;
       }
     });
@@ -392,10 +398,9 @@ export class DataParallelTrainer {
           }),
         ),
       );
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed !== undefined) {
+      const err = firstRejection(results);
+      if (err !== undefined) {
         const ok = results.filter((r) => r.status === 'fulfilled').length;
-        const err = failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
         // Shape checks run before anything is written, so a rejected restore normally changed nothing;
         // if only some replicas took it, they are out of sync.
         if (ok > 0) this.broken = err;

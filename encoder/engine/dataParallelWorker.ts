@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { createLoss, registerLoss } from '../losses/index.js';
 import { createModel, registerArchitecture } from '../models/index.js';
+import { predictOutputs } from '../train/encode.js';
 import { selectBackend } from './backend.js';
 import type { NamedValues, WorkerData, WorkerReply, WorkerRequest } from './dataParallel.js';
 
@@ -220,13 +221,7 @@ port.on('message', async (msg: WorkerRequest) => {
         break;
       }
       case 'encode': {
-        const { inputSize: side, channels } = r.model.config;
-        const outputs = tf.tidy(
-          () =>
-            (
-              r.model.net.predict(tf.tensor4d(msg.x, [msg.size, side, side, channels])) as tf.Tensor
-            ).dataSync() as Float32Array,
-        );
+        const outputs = predictOutputs(r.model, msg.x, msg.size);
         post({ id: msg.id, ok: true, type: 'encoded', outputs }, [outputs.buffer as ArrayBuffer]);
         break;
       }

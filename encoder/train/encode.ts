@@ -11,13 +11,19 @@ import type { HashModel } from '../models/types.js';
 /** Network outputs ([size, bits], row-major) of a normalized batch, in inference mode. */
 export type BatchEncoder = (batch: Batch) => Promise<Float32Array>;
 
-export function inThreadEncoder(model: HashModel): BatchEncoder {
+/** The model's outputs for `size` normalized images (row-major NHWC), in inference mode. */
+export function predictOutputs(model: HashModel, x: Float32Array, size: number): Float32Array {
   const { inputSize, channels } = model.config;
-  return async (batch) =>
-    tf.tidy(() => {
-      const x = tf.tensor4d(batch.x, [batch.size, inputSize, inputSize, channels]);
-      return (model.net.predict(x) as tf.Tensor).dataSync() as Float32Array;
-    });
+  return tf.tidy(
+    () =>
+      (
+        model.net.predict(tf.tensor4d(x, [size, inputSize, inputSize, channels])) as tf.Tensor
+      ).dataSync() as Float32Array,
+  );
+}
+
+export function inThreadEncoder(model: HashModel): BatchEncoder {
+  return async (batch) => predictOutputs(model, batch.x, batch.size);
 }
 
 export async function encodeIndices(
