@@ -33,11 +33,9 @@ async function init() {
   }
   const model = createModel(data.model);
   const loss = createLoss(data.loss.name, data.loss.context);
-  if (loss.state === 'local' && data.replicas > 1) {
+  if (loss.unsharedState && data.replicas > 1) {
     throw new Error(`loss ${loss.name} keeps state the replicas cannot share; train it with one worker`);
   }
-  if (loss.state === 'bank' && loss.bank === undefined)
-    throw new Error(`loss ${loss.name} has state 'bank' but no bank`);
   const optimizer = tf.train.adam(data.learningRate);
   return { model, loss, optimizer };
 }

@@ -25,7 +25,6 @@ function signedSimilarity(s01: tf.Tensor2D): tf.Tensor2D {
 /** Options: `gamma` (default 200), `samples` (outputs per V update, default 2000). */
 export class AdshLoss implements HashLoss {
   readonly name: string = 'adsh';
-  readonly state = 'bank';
   readonly gamma: number;
   readonly samples: number;
   readonly bank: MemoryBank;

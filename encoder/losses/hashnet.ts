@@ -11,7 +11,6 @@ import type { HashLoss, LossContext } from './types.js';
 /** Options: `alpha` (inner-product scale, default 0.1), `betaStep` (epochs per beta level, default 20). */
 export class HashNetLoss implements HashLoss {
   readonly name = 'hashnet';
-  readonly state = 'epoch';
   readonly alpha: number;
   readonly betaStep: number;
   private epochsDone = 0;

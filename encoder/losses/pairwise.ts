@@ -6,7 +6,6 @@ import type { HashLoss, LossContext } from './types.js';
 
 export abstract class BankPairLoss implements HashLoss {
   abstract readonly name: string;
-  readonly state = 'bank';
   readonly bank: MemoryBank;
 
   constructor(protected readonly ctx: LossContext) {

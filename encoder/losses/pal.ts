@@ -12,7 +12,6 @@ import type { HashLoss, LossContext } from './types.js';
 
 export class PalLoss implements HashLoss {
   readonly name = 'pal';
-  readonly state = 'bank';
   readonly alpha: number;
   readonly polarization: DpnLoss;
   readonly asymmetric: AdshLoss;

@@ -6,16 +6,13 @@ export interface HashLoss {
   /** u: [B, bits] model outputs; labels: [B, numClasses] multi-hot float32; indices: dataset indices of the batch rows */
   compute(u: tf.Tensor2D, labels: tf.Tensor2D, indices: Int32Array): tf.Scalar;
   /**
-   * The state the loss keeps across batches, which decides how data-parallel replicas train it
-   * (encoder/engine/dataParallel.ts). Undefined: none.
-   * - 'epoch': only what onEpochEnd sets (a schedule); every replica hears every epoch end.
-   * - 'bank': a MemoryBank (`bank`) and what onEpochEnd derives from it (learned database codes);
-   *   replicas also exchange the bank rows each step writes, so their banks stay equal.
-   * - 'local': anything else: trained in one process.
-   * Trainable variables of the loss itself are not state: see `variables`.
+   * State across batches that data-parallel replicas can share (encoder/engine/dataParallel.ts):
+   * what onEpochEnd sets (every replica hears every epoch end), a memory bank (`bank`: replicas
+   * exchange the rows each step writes) and trainable variables of the loss (`variables`). True when
+   * the loss keeps any other state: the trainer then runs it in one process.
    */
-  readonly state?: 'epoch' | 'bank' | 'local';
-  /** The memory bank, when state is 'bank'. */
+  readonly unsharedState?: boolean;
+  /** The memory bank of a bank loss (DPSH, DSH, DAH, ADSH, PAL), and what onEpochEnd derives from. */
   readonly bank?: MemoryBank;
   /**
    * Trainable variables of the loss (GreedyHash's classifier), trained with the network: replicas

@@ -151,11 +151,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   };
   const loss = createLoss(config.loss.name, lossContext);
   const requestedWorkers = training.workers === 'auto' ? availableParallelism() : training.workers;
-  if (loss.state === 'local' && requestedWorkers > 1) {
+  if (loss.unsharedState && requestedWorkers > 1) {
     log(`loss ${loss.name} keeps state replicas cannot share: training in one process instead of ${requestedWorkers}`);
   }
   const engine = await createStepEngine({
-    workers: loss.state === 'local' ? 1 : requestedWorkers,
+    workers: loss.unsharedState ? 1 : requestedWorkers,
     backend: training.backend,
     model,
     loss,

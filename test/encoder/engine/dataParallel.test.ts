@@ -129,6 +129,36 @@ async function create(options: Partial<DataParallelOptions>): Promise<DataParall
   });
 }
 
+const plainModel: HashModelConfig = { ...tiny, architecture: 'plainHash', options: {} };
+const buildPlain = new Function(`return ${PLAIN_BUILDER}`)() as (
+  t: typeof tf,
+  c: HashModelConfig,
+) => { net: tf.LayersModel };
+
+/**
+ * Two replicas of the plain model and, in this thread, the same model and loss as their reference.
+ * difference(batch, lr): |the replicas' step loss - the reference step loss| on the same batch.
+ */
+async function plainPair(spec: DataParallelOptions['loss'], learningRate: number) {
+  const trainer = await create({ workers: 2, model: plainModel, setup: PLAIN_SETUP, loss: spec, learningRate });
+  const { net } = buildPlain(tf, plainModel);
+  const optimizer = tf.train.adam(learningRate);
+  const loss = createLoss(spec.name, spec.context);
+  return {
+    trainer,
+    net,
+    loss,
+    difference: async (batch: DataParallelBatch, lr: number) =>
+      Math.abs((await trainer.step(batch, lr)) - referenceStep(net, optimizer, loss, batch, lr)),
+    dispose: async () => {
+      await trainer.dispose();
+      net.dispose();
+      optimizer.dispose();
+      loss.dispose?.();
+    },
+  };
+}
+
 describe('shareSizes', () => {
   it('splits contiguously, sizes differing by at most one', () => {
     expect(shareSizes(7, 2)).toEqual([4, 3]);
@@ -203,31 +233,18 @@ describe('DataParallelTrainer', () => {
   });
 
   it('without BatchNorm, equals the single-model step on the whole batch (unequal shares)', async () => {
-    const model: HashModelConfig = { ...tiny, architecture: 'plainHash', options: {} };
-    const trainer = await create({ workers: 2, model, setup: PLAIN_SETUP, learningRate: 1e-3 });
-    const build = new Function(`return ${PLAIN_BUILDER}`)() as (
-      t: typeof tf,
-      c: HashModelConfig,
-    ) => { net: tf.LayersModel };
-    const { net } = build(tf, model);
-    const optimizer = tf.train.adam(1e-3);
-    const loss = createLoss(lossSpec.name, lossSpec.context);
+    const { trainer, net, difference, dispose } = await plainPair(lossSpec, 1e-3);
     try {
       expect(maxAbsDiff((await trainer.snapshot()).weights, netValues(net))).toBe(0);
       for (let s = 0; s < 4; s++) {
-        const batch = syntheticBatch(7, 50 + s); // shares of 4 and 3 rows
-        const got = await trainer.step(batch, 1e-3);
-        const want = referenceStep(net, optimizer, loss, batch, 1e-3);
-        expect(Math.abs(got - want)).toBeLessThan(1e-5);
+        // Shares of 4 and 3 rows.
+        expect(await difference(syntheticBatch(7, 50 + s), 1e-3)).toBeLessThan(1e-5);
       }
       const snap = await trainer.snapshot();
       expect(maxAbsDiff(snap.weights, netValues(net))).toBeLessThan(1e-5);
       expectIdentical(snap.weights, (await trainer.snapshot(1)).weights);
     } finally {
-      await trainer.dispose();
-      net.dispose();
-      optimizer.dispose();
-      loss.dispose?.();
+      await dispose();
     }
   });
 
@@ -274,12 +291,6 @@ describe('DataParallelTrainer', () => {
 });
 
 describe('DataParallelTrainer with losses that keep state', () => {
-  const plainModel: HashModelConfig = { ...tiny, architecture: 'plainHash', options: {} };
-  const buildPlain = new Function(`return ${PLAIN_BUILDER}`)() as (
-    t: typeof tf,
-    c: HashModelConfig,
-  ) => { net: tf.LayersModel };
-
   /** Row r of a batch, twice: each replica computes one copy, and both shares equal the whole batch. */
   const rowTwice = (batch: DataParallelBatch, r: number): DataParallelBatch => {
     const twice = <T extends Float32Array | Int32Array>(a: T, width: number): T => {
@@ -311,66 +322,48 @@ describe('DataParallelTrainer with losses that keep state', () => {
         name,
         context: { bits: BITS, numClasses: CLASSES, seed: 7, options: { samples: 3, betaStep: 1 } },
       };
-      const trainer = await create({ workers: 2, model: plainModel, setup: PLAIN_SETUP, loss: spec });
-      const { net } = buildPlain(tf, plainModel);
-      const optimizer = tf.train.adam(1e-2);
-      const loss = createLoss(name, spec.context);
+      const { trainer, loss, difference, dispose } = await plainPair(spec, 1e-2);
       const batches = [syntheticBatch(7, 60), syntheticBatch(6, 61)];
       const probes = [rowTwice(batches[0], 5), rowTwice(batches[1], 1), rowTwice(batches[1], 4)];
-      const difference = async (batch: DataParallelBatch) =>
-        Math.abs((await trainer.step(batch, 0)) - referenceStep(net, optimizer, loss, batch, 0));
       try {
         const first: number[] = [];
-        for (const batch of batches) first.push(await difference(batch));
+        for (const batch of batches) first.push(await difference(batch, 0));
         // First visits differ: a share sees the other share's new rows as zeros.
         if (name === 'dpsh') expect(Math.max(...first)).toBeGreaterThan(1e-4);
         for (const epoch of [1, 2]) {
           for (const batch of batches) {
-            const diff = await difference(batch);
+            const diff = await difference(batch, 0);
             if (name === 'dpsh') expect(diff).toBeLessThan(1e-5);
           }
-          for (const probe of probes) expect(await difference(probe)).toBeLessThan(1e-5);
+          for (const probe of probes) expect(await difference(probe, 0)).toBeLessThan(1e-5);
           // ADSH and PAL relearn their database codes from the bank here; HashNet raises beta.
           await trainer.epochEnd(epoch);
           loss.onEpochEnd?.(epoch);
         }
       } finally {
-        await trainer.dispose();
-        net.dispose();
-        optimizer.dispose();
-        loss.dispose?.();
+        await dispose();
       }
     },
   );
 
   it('GreedyHash: its classifier trains on the replicas, and two replicas equal the whole-batch step', async () => {
     const spec = { name: 'greedyhash', context: { bits: BITS, numClasses: CLASSES, seed: 7 } };
-    const trainer = await create({ workers: 2, model: plainModel, setup: PLAIN_SETUP, loss: spec, learningRate: 1e-2 });
-    const { net } = buildPlain(tf, plainModel);
-    const optimizer = tf.train.adam(1e-2);
-    const loss = createLoss(spec.name, spec.context);
+    const { trainer, net, difference, dispose } = await plainPair(spec, 1e-2);
     try {
       // Cross-entropy through the classifier: were it not trained (or not alike) on the replicas,
       // the losses would part after the first step.
-      for (let s = 0; s < 5; s++) {
-        const batch = syntheticBatch(7, 80 + s);
-        const got = await trainer.step(batch, 1e-2);
-        expect(Math.abs(got - referenceStep(net, optimizer, loss, batch, 1e-2))).toBeLessThan(1e-5);
-      }
+      for (let s = 0; s < 5; s++) expect(await difference(syntheticBatch(7, 80 + s), 1e-2)).toBeLessThan(1e-5);
       const snapshot = await trainer.snapshot(1);
       expect(snapshot.optimizer).toHaveLength(1 + 2 * (net.trainableWeights.length + 1));
     } finally {
-      await trainer.dispose();
-      net.dispose();
-      optimizer.dispose();
-      loss.dispose?.();
+      await dispose();
     }
   });
 
-  it("refuses a loss with state 'local' on two replicas, takes it on one", async () => {
+  it('refuses a loss with unshared state on two replicas, takes it on one', async () => {
     const setup = `data:text/javascript,${encodeURIComponent(
       `export default function setup({ tf, registerLoss }) {
-        registerLoss('local', () => ({ name: 'local', state: 'local', compute: (u) => tf.mean(tf.square(u)) }));
+        registerLoss('local', () => ({ name: 'local', unsharedState: true, compute: (u) => tf.mean(tf.square(u)) }));
       }`,
     )}`;
     const spec = { name: 'local', context: lossSpec.context };
