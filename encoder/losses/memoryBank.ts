@@ -14,6 +14,9 @@ export class MemoryBank {
   private rowOf = new Map<number, number>();
   private outputs: Float32Array;
   private labels: Float32Array;
+  /** 1 for rows written at least once; reserve() leaves a row unwritten until its write(). */
+  private written: Uint8Array;
+  private unwritten = 0;
 
   constructor(
     readonly bits: number,
@@ -22,6 +25,7 @@ export class MemoryBank {
   ) {
     this.outputs = new Float32Array(initialCapacity * bits);
     this.labels = new Float32Array(initialCapacity * numClasses);
+    this.written = new Uint8Array(initialCapacity);
   }
 
   get size(): number {
@@ -53,6 +57,10 @@ export class MemoryBank {
     }
     indices.forEach((index, i) => {
       const row = this.rowFor(index);
+      if (this.written[row] === 0) {
+        this.written[row] = 1;
+        this.unwritten--;
+      }
       this.outputs.set(outputs.subarray(i * this.bits, (i + 1) * this.bits), row * this.bits);
       this.labels.set(labels.subarray(i * this.numClasses, (i + 1) * this.numClasses), row * this.numClasses);
     });
@@ -60,14 +68,7 @@ export class MemoryBank {
 
   /** Copies of the stored rows of these dataset indices (update() or write() first). */
   read(indices: Int32Array): BankRows {
-    const rows = this.rowsOf(indices);
-    const outputs = new Float32Array(indices.length * this.bits);
-    const labels = new Float32Array(indices.length * this.numClasses);
-    rows.forEach((row, i) => {
-      outputs.set(this.outputs.subarray(row * this.bits, (row + 1) * this.bits), i * this.bits);
-      labels.set(this.labels.subarray(row * this.numClasses, (row + 1) * this.numClasses), i * this.numClasses);
-    });
-    return { indices: Int32Array.from(indices), outputs, labels };
+    return { indices: Int32Array.from(indices), ...this.copyRows(this.rowsOf(indices)) };
   }
 
   private rowFor(index: number): number {
@@ -76,6 +77,7 @@ export class MemoryBank {
       row = this.rowOf.size;
       this.reserveCapacity(row + 1);
       this.rowOf.set(index, row);
+      this.unwritten++;
     }
     return row;
   }
@@ -98,6 +100,34 @@ export class MemoryBank {
     };
   }
 
+  /**
+   * The written rows only, in row order (caller disposes). Equal to tensors() in one process, which
+   * writes a batch before reading the bank; a data-parallel replica has reserved its peers' share of
+   * the batch, and in the first epoch those rows hold nothing yet: counted as zero codes with no
+   * label, they would read as dissimilar to everything.
+   */
+  writtenTensors(): { outputs: tf.Tensor2D; labels: tf.Tensor2D } {
+    if (this.unwritten === 0) return this.tensors();
+    const rows: number[] = [];
+    for (let row = 0; row < this.size; row++) if (this.written[row] === 1) rows.push(row);
+    const { outputs, labels } = this.copyRows(rows);
+    return {
+      outputs: tf.tensor2d(outputs, [rows.length, this.bits]),
+      labels: tf.tensor2d(labels, [rows.length, this.numClasses]),
+    };
+  }
+
+  private copyRows(rows: ArrayLike<number>): { outputs: Float32Array; labels: Float32Array } {
+    const outputs = new Float32Array(rows.length * this.bits);
+    const labels = new Float32Array(rows.length * this.numClasses);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      outputs.set(this.outputs.subarray(row * this.bits, (row + 1) * this.bits), i * this.bits);
+      labels.set(this.labels.subarray(row * this.numClasses, (row + 1) * this.numClasses), i * this.numClasses);
+    }
+    return { outputs, labels };
+  }
+
   private reserveCapacity(rows: number): void {
     if (rows * this.bits <= this.outputs.length) return;
     const capacity = Math.max(rows, (this.outputs.length / this.bits) * 2);
@@ -107,6 +137,9 @@ export class MemoryBank {
     labels.set(this.labels);
     this.outputs = outputs;
     this.labels = labels;
+    const written = new Uint8Array(capacity);
+    written.set(this.written);
+    this.written = written;
   }
 }
 

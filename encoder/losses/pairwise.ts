@@ -15,7 +15,7 @@ export abstract class BankPairLoss implements HashLoss {
   compute(u: tf.Tensor2D, labels: tf.Tensor2D, indices: Int32Array): tf.Scalar {
     this.bank.update(indices, u, labels);
     return tf.tidy(() => {
-      const bank = this.bank.tensors();
+      const bank = this.bank.writtenTensors();
       return this.pairLoss(u, bank.outputs, pairSimilarity(labels, bank.labels));
     });
   }

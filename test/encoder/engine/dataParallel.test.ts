@@ -328,7 +328,7 @@ describe('DataParallelTrainer with losses that keep state', () => {
       try {
         const first: number[] = [];
         for (const batch of batches) first.push(await difference(batch, 0));
-        // First visits differ: a share sees the other share's new rows as zeros.
+        // First visits differ: a share does not see the other share's new rows yet.
         if (name === 'dpsh') expect(Math.max(...first)).toBeGreaterThan(1e-4);
         for (const epoch of [1, 2]) {
           for (const batch of batches) {
