@@ -38,6 +38,13 @@ export const StudyConfig = z
     bits: z.array(model.shape.bits).min(1),
     methods: z.array(StudyMethod).min(1),
     ablations: z.array(StudyAblation).default([]),
+    /**
+     * The method the study is about (e.g. MA-Swin + PAL): the page states, at every protocol and bit
+     * length, its margin over the best other method, or by how much it falls short.
+     */
+    subject: RunId.optional(),
+    /** Paragraphs (Markdown) the page ends with: what the figures mean and why. */
+    notes: z.array(z.string().min(1)).default([]),
     /** The results page (Markdown) and the folder for its plots. */
     results: z.string().min(1),
   })
@@ -48,6 +55,10 @@ export const StudyConfig = z
       message: 'method and ablation ids must be unique',
       path: ['methods'],
     },
-  );
+  )
+  .refine((s) => s.subject === undefined || s.methods.some((m) => m.id === s.subject), {
+    message: 'subject must be the id of one of the methods',
+    path: ['subject'],
+  });
 export type StudyConfig = z.infer<typeof StudyConfig>;
 export type StudyMethod = z.infer<typeof StudyMethod>;

@@ -1,26 +1,35 @@
 // Pairwise losses that compare each batch output with the memory bank of all training outputs seen so
 // far (DeepHash-pytorch keeps the same bank): DPSH, DSH, and the DAH reading of seed 002.
+// Option `pairs`: 'bank' (default) or 'batch', pairs within the batch only (as the DSH paper forms
+// them), both sides differentiable. The bank's rows are up to an epoch old, and from scratch at a
+// high learning rate that lag feeds back (README, "Method comparison"); within the batch every code
+// is current. On data-parallel replicas, 'batch' pairs lie within each replica's share.
 import * as tf from '@tensorflow/tfjs';
 import { MemoryBank, pairSimilarity } from './memoryBank.js';
+import { choiceOption } from './options.js';
 import type { HashLoss, LossContext } from './types.js';
 
 export abstract class BankPairLoss implements HashLoss {
   abstract readonly name: string;
-  readonly bank: MemoryBank;
+  readonly bank?: MemoryBank;
 
   constructor(protected readonly ctx: LossContext) {
-    this.bank = new MemoryBank(ctx.bits, ctx.numClasses);
+    if (choiceOption(ctx.options, 'pairs', ['bank', 'batch'], 'bank') === 'bank') {
+      this.bank = new MemoryBank(ctx.bits, ctx.numClasses);
+    }
   }
 
   compute(u: tf.Tensor2D, labels: tf.Tensor2D, indices: Int32Array): tf.Scalar {
-    this.bank.update(indices, u, labels);
+    const memory = this.bank;
+    if (!memory) return tf.tidy(() => this.pairLoss(u, u, pairSimilarity(labels, labels)));
+    memory.update(indices, u, labels);
     return tf.tidy(() => {
-      const bank = this.bank.writtenTensors();
+      const bank = memory.writtenTensors();
       return this.pairLoss(u, bank.outputs, pairSimilarity(labels, bank.labels));
     });
   }
 
-  /** u [B, bits] (differentiable), bankOutputs [N, bits] (constants), s [B, N] in {0, 1}. */
+  /** u [B, bits] (differentiable), bankOutputs [N, bits] (the bank, or u itself), s [B, N] in {0, 1}. */
   protected abstract pairLoss(u: tf.Tensor2D, bankOutputs: tf.Tensor2D, s: tf.Tensor2D): tf.Scalar;
 }
 

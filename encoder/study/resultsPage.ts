@@ -75,7 +75,7 @@ export function resultsMarkdown(study: Study, records: RunRecord[], plots: Map<s
       const atBits = rows.filter((r) => r.bits === b);
       if (atBits.length === 0) continue;
       const best = atBits.reduce((a, r) => (r.map > a.map ? r : a));
-      lines.push(`- ${b} bits: best ${best.label} (${metric} ${pct(best.map)}).`);
+      lines.push(`- ${b} bits: best ${best.label} (${metric} ${pct(best.map)}).${subjectMargin(s.subject, atBits)}`);
     }
     lines.push('');
     for (const b of s.bits) {
@@ -94,7 +94,20 @@ export function resultsMarkdown(study: Study, records: RunRecord[], plots: Map<s
     }
     lines.push('');
   }
+  if (s.notes.length > 0) lines.push('## Notes', '', ...s.notes.flatMap((note) => [note, '']));
   return `${lines.join('\n')}\n`;
+}
+
+/** The subject's mAP against the best other method at one protocol and bit length, in points. */
+function subjectMargin(subject: string | undefined, atBits: RunRecord[]): string {
+  const mine = atBits.find((r) => r.id === subject);
+  const others = atBits.filter((r) => r.id !== subject);
+  if (!mine || others.length === 0) return '';
+  const rival = others.reduce((a, r) => (r.map > a.map ? r : a));
+  const points = (100 * Math.abs(mine.map - rival.map)).toFixed(2);
+  return mine.map >= rival.map
+    ? ` ${mine.label} leads the best other method, ${rival.label}, by ${points} points.`
+    : ` ${mine.label} (${pct(mine.map)}) falls short of it by ${points} points.`;
 }
 
 /** Writes the page and one PR plot per protocol and bit length (all methods), each atomically. */

@@ -88,7 +88,7 @@ describe('pair losses over a bank', () => {
     const indices = Int32Array.of(0, 1);
     const alone = new DshLoss(context);
     const replica = new DshLoss(context);
-    replica.bank.reserve(Int32Array.of(0, 1, 2, 3));
+    replica.bank?.reserve(Int32Array.of(0, 1, 2, 3));
     const expected = alone.compute(u, labels, indices).dataSync()[0];
     expect(replica.compute(u, labels, indices).dataSync()[0]).toBeCloseTo(expected, 6);
     tf.dispose([u, labels]);

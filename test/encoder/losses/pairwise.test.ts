@@ -76,6 +76,38 @@ describe('pairwise losses, hand-computed (bank = the batch itself)', () => {
   });
 });
 
+describe('pairs within the batch (option pairs: "batch")', () => {
+  it('keeps no bank: each batch is compared with itself only', () => {
+    const loss = new DpshLoss(ctx({ alpha: 0, pairs: 'batch' }));
+    expect(loss.bank).toBeUndefined();
+    const { u, labels, indices } = batch();
+    const likelihood = (softplus(0.25) - 0.25 + 2 * softplus(0.25) + softplus(0.5) - 0.5) / 4;
+    expect(value(loss.compute(u, labels, indices))).toBeCloseTo(likelihood, 6);
+    // Item 2 = [1, 0] alone: theta = .5, a similar pair with itself.
+    const second = loss.compute(tf.tensor2d([[1, 0]]), tf.tensor2d([[1, 0]]), Int32Array.from([2]));
+    expect(value(second)).toBeCloseTo(softplus(0.5) - 0.5, 6);
+  });
+
+  it('differentiates both sides of every pair (gradient check against central differences)', () => {
+    const { u, labels, indices } = batch();
+    const loss = new DshLoss(ctx({ margin: 2, alpha: 0, pairs: 'batch' }));
+    const f = (x: tf.Tensor) => loss.compute(x as tf.Tensor2D, labels, indices);
+    const analytic = tf.grad(f)(u).dataSync();
+    const base = u.arraySync();
+    const eps = 1e-3;
+    base.flat().forEach((_, k) => {
+      const shifted = (delta: number) =>
+        tf.tidy(() => {
+          const rows = base.map((row) => [...row]);
+          rows[Math.floor(k / 2)][k % 2] += delta;
+          return value(f(tf.tensor2d(rows)));
+        });
+      expect(analytic[k]).toBeCloseTo((shifted(eps) - shifted(-eps)) / (2 * eps), 3);
+    });
+    expect(() => new DshLoss(ctx({ pairs: 'all' }))).toThrow(/option pairs: expected one of bank, batch, got all/);
+  });
+});
+
 describe('HashNet', () => {
   it('weights positive and negative pairs by |S|/|S1| and |S|/|S0| on u = tanh(beta z)', () => {
     const { u: z, labels } = batch();

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../encoder/config.js';
+import { type RunRecord, resultsMarkdown } from '../../../encoder/study/resultsPage.js';
 import { runStudy } from '../../../encoder/study/runStudy.js';
 import { loadStudy } from '../../../encoder/study/studyRuns.js';
 import { writeSyntheticCifar } from '../../support/syntheticCifar.js';
@@ -106,6 +107,46 @@ describe('edgehash compare', () => {
     await runStudy(await loadStudy(studyFile), (l) => lines.push(l));
     expect(lines.filter((l) => l.includes('finished earlier'))).toHaveLength(3);
     expect(lines.some((l) => l.endsWith(': training'))).toBe(false);
+  });
+
+  it("states the subject's margin over the best other method, and ends with the study's notes", async () => {
+    const file = path.join(dir, 'subject.json');
+    const notes = ['DAH trails because of X.', 'Second paragraph.'];
+    await writeFile(file, JSON.stringify({ ...study, bits: [16, 32], subject: 'dah', notes }));
+    const loaded = await loadStudy(file);
+    const record = (id: string, label: string, bits: number, map: number): RunRecord => ({
+      id,
+      label,
+      protocol: 'cifar10-2',
+      bits,
+      map,
+      topK: -1,
+      precisionWithinRadius2: map,
+      parameters: 1,
+      imagesPerSecond: 1,
+      wallSeconds: 1,
+      epochs: 1,
+      selectedEpoch: 1,
+      backend: 'cpu',
+      curve: { precision: [], recall: [] },
+    });
+    const page = resultsMarkdown(
+      loaded,
+      [
+        record('csq', 'CNN + CSQ', 16, 0.5),
+        record('dah', 'DAH', 16, 0.3875),
+        record('csq', 'CNN + CSQ', 32, 0.4),
+        record('dah', 'DAH', 32, 0.425),
+      ],
+      new Map(),
+    );
+    expect(page).toContain('- 16 bits: best CNN + CSQ (mAP@ALL 50.00). DAH (38.75) falls short of it by 11.25 points.');
+    expect(page).toContain(
+      '- 32 bits: best DAH (mAP@ALL 42.50). DAH leads the best other method, CNN + CSQ, by 2.50 points.',
+    );
+    expect(page.endsWith('## Notes\n\nDAH trails because of X.\n\nSecond paragraph.\n\n')).toBe(true);
+    await writeFile(file, JSON.stringify({ ...study, subject: 'nope' }));
+    await expect(loadStudy(file)).rejects.toThrow(/subject: subject must be the id of one of the methods/);
   });
 
   it('names the file and the field of a bad study', async () => {
