@@ -4,8 +4,14 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
+import type { TrainConfig } from '../../schemas/trainConfig.js';
 import { lineChart } from '../eval/plot.js';
 import type { Study } from './studyRuns.js';
+
+/** The settings a run was trained under (its TrainConfig less names and paths). */
+export type RunSettings = Pick<TrainConfig, 'protocol' | 'model' | 'loss' | 'training'> & {
+  format: TrainConfig['dataset']['format'];
+};
 
 export interface RunRecord {
   id: string;
@@ -23,6 +29,8 @@ export interface RunRecord {
   selectedEpoch: number;
   backend: string;
   curve: { precision: number[]; recall: number[] };
+  /** Absent in records written before settings were kept. */
+  settings?: RunSettings;
 }
 
 const pct = (v: number) => (100 * v).toFixed(2);

@@ -2,18 +2,41 @@
 // and rewrites the results page after every run, so a long study shows its progress.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ConfigError } from '../config.js';
 import { runWallSeconds, train } from '../train/trainer.js';
-import { type RunRecord, writeResultsPage } from './resultsPage.js';
+import { type RunRecord, type RunSettings, writeResultsPage } from './resultsPage.js';
 import type { Study, StudyRun } from './studyRuns.js';
 
 const RESULT_FILE = 'study-result.json';
+
+/** What a run's figures depend on; paths are left out, so a moved checkout still reads its runs. */
+function settingsOf(run: StudyRun): RunSettings {
+  const { protocol, model, loss, training, dataset } = run.config;
+  return { format: dataset.format, protocol, model, loss, training };
+}
+
+/** The top-level settings that differ, by their JSON. */
+function changedSettings(saved: RunSettings, current: RunSettings): string[] {
+  return (Object.keys(current) as (keyof RunSettings)[]).filter(
+    (key) => JSON.stringify(saved[key]) !== JSON.stringify(current[key]),
+  );
+}
 
 async function runOnce(run: StudyRun, log: (line: string) => void): Promise<RunRecord> {
   const file = path.join(run.config.outputDir, RESULT_FILE);
   const saved = await readFile(file, 'utf8').catch(() => undefined);
   if (saved) {
+    const record = JSON.parse(saved) as RunRecord;
+    // Records written before settings were kept cannot be checked; they are read as they are.
+    const changed = record.settings ? changedSettings(record.settings, settingsOf(run)) : [];
+    if (changed.length > 0) {
+      throw new ConfigError(
+        `${file}: this run finished under other settings (${changed.join(', ')} changed in the study); ` +
+          `move ${run.config.outputDir} away to train it again`,
+      );
+    }
     log(`${run.config.name}: finished earlier, read from ${file}`);
-    return JSON.parse(saved) as RunRecord;
+    return record;
   }
   log(`${run.config.name}: training`);
   const result = await train(run.config, { resume: true });
@@ -34,6 +57,7 @@ async function runOnce(run: StudyRun, log: (line: string) => void): Promise<RunR
     selectedEpoch: result.state.bestEpoch,
     backend: result.backend,
     curve: { precision: result.metrics.curve.precision, recall: result.metrics.curve.recall },
+    settings: settingsOf(run),
   };
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(`${file}.tmp`, JSON.stringify(record));

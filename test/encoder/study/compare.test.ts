@@ -109,6 +109,19 @@ describe('edgehash compare', () => {
     expect(lines.some((l) => l.endsWith(': training'))).toBe(false);
   });
 
+  it('refuses to read back a run whose settings the study has changed since, naming them', async () => {
+    const changed = path.join(dir, 'changed.json');
+    const methods = study.methods.map((m) =>
+      m.id === 'dah' ? { ...m, loss: { name: 'dah', options: { margin: 4 } } } : m,
+    );
+    await writeFile(changed, JSON.stringify({ ...study, methods }));
+    const run = runStudy(await loadStudy(changed), () => {});
+    await expect(run).rejects.toThrow(ConfigError);
+    await expect(runStudy(await loadStudy(changed), () => {})).rejects.toThrow(
+      /runs\/dah-cifar10-2-16\/study-result.json: this run finished under other settings \(loss changed in the study\)/,
+    );
+  });
+
   it("states the subject's margin over the best other method, and ends with the study's notes", async () => {
     const file = path.join(dir, 'subject.json');
     const notes = ['DAH trails because of X.', 'Second paragraph.'];
