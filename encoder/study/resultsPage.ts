@@ -115,7 +115,7 @@ function subjectMargin(subject: string | undefined, atBits: RunRecord[]): string
   const points = (100 * Math.abs(mine.map - rival.map)).toFixed(2);
   return mine.map >= rival.map
     ? ` ${mine.label} leads the best other method, ${rival.label}, by ${points} points.`
-    : ` ${mine.label} (${pct(mine.map)}) falls short of it by ${points} points.`;
+    : ` ${mine.label}, at ${pct(mine.map)}, falls short of it by ${points} points.`;
 }
 
 /** Writes the page and one PR plot per protocol and bit length (all methods), each atomically. */
