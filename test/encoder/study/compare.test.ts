@@ -153,7 +153,9 @@ describe('edgehash compare', () => {
       ],
       new Map(),
     );
-    expect(page).toContain('- 16 bits: best CNN + CSQ (mAP@ALL 50.00). DAH, at 38.75, falls short of it by 11.25 points.');
+    expect(page).toContain(
+      '- 16 bits: best CNN + CSQ (mAP@ALL 50.00). DAH, at 38.75, falls short of it by 11.25 points.',
+    );
     expect(page).toContain(
       '- 32 bits: best DAH (mAP@ALL 42.50). DAH leads the best other method, CNN + CSQ, by 2.50 points.',
     );
