@@ -15,10 +15,19 @@ function settingsOf(run: StudyRun): RunSettings {
   return { format: dataset.format, protocol, model, loss, training };
 }
 
-/** The top-level settings that differ, by their JSON. */
+/** JSON with object keys sorted, so the order of keys in a config does not count as a change. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** The top-level settings that differ. */
 function changedSettings(saved: RunSettings, current: RunSettings): string[] {
   return (Object.keys(current) as (keyof RunSettings)[]).filter(
-    (key) => JSON.stringify(saved[key]) !== JSON.stringify(current[key]),
+    (key) => canonicalJson(saved[key]) !== canonicalJson(current[key]),
   );
 }
 

@@ -110,6 +110,11 @@ describe('edgehash compare', () => {
   });
 
   it('refuses to read back a run whose settings the study has changed since, naming them', async () => {
+    // Reordered keys are no change.
+    const reordered = path.join(dir, 'reordered.json');
+    const flipped = study.methods.map((m) => (m.id === 'csq' ? { ...m, options: { hidden: 0, widths: [4] } } : m));
+    await writeFile(reordered, JSON.stringify({ ...study, methods: flipped }));
+    await expect(runStudy(await loadStudy(reordered), () => {})).resolves.toHaveLength(3);
     const changed = path.join(dir, 'changed.json');
     const methods = study.methods.map((m) =>
       m.id === 'dah' ? { ...m, loss: { name: 'dah', options: { margin: 4 } } } : m,
