@@ -26,9 +26,11 @@
  *   whole batch's rows in batch order, writes its own share, and after the step takes the rows the
  *   other replicas wrote, so all banks hold the same rows in the same order as in one process (and
  *   what onEpochEnd derives from them, e.g. ADSH's database codes, is the same). Within a step a share
- *   sees the other shares' rows as of their previous visit (zero on the first), where one process
- *   sees this step's outputs. A loss's own trainable variables (GreedyHash's classifier) are averaged
- *   and applied with the model's. Losses with unsharedState are refused.
+ *   sees the other shares' rows as of their previous visit, where one process sees this step's
+ *   outputs. On their first visit (epoch 1) the pair losses leave them out
+ *   (MemoryBank.writtenTensors); ADSH reads them as unlabelled rows against database codes that are
+ *   still zero, a term with no gradient. A loss's own trainable variables (GreedyHash's classifier)
+ *   are averaged and applied with the model's. Losses with unsharedState are refused.
  * - A rejected step applies no update, but replicas that did compute their share have already moved
  *   their BatchNorm moving statistics.
  * With no BatchNorm or dropout and a per-row-mean loss, a step equals the whole-batch step up to

@@ -38,7 +38,7 @@ export class MemoryBank {
   }
 
   /**
-   * Gives rows, in order, to the indices not yet stored (zero until written). A data-parallel replica
+   * Gives rows, in order, to the indices not yet stored (zero and unwritten until written). A data-parallel replica
    * reserves the whole batch before writing its share, so every replica's rows come in the same order
    * as in one process, which writes the whole batch at once.
    */
