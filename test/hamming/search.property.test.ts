@@ -1,6 +1,7 @@
 // The compiled kernel against the plain TypeScript reference on random tables.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { UNROLLED_BITS } from '../../wasm/codegen/unrolledGroups.js';
 import { CodeTable, ResultMerger, type SearchResult } from '../../wasm/index.js';
 import { loadKernelModule } from '../../wasm/nodeModule.js';
 import { randomBytes, rng } from '../support/random.js';
@@ -48,9 +49,11 @@ function makeIds(n: number, idTable: boolean, seed: number): Uint32Array | { bas
 const idList = (ids: Uint32Array | { base: number }, n: number) =>
   ids instanceof Uint32Array ? ids : Array.from({ length: n }, (_, i) => ids.base + i);
 
-const caseArb = (maxN: number) =>
+const anyBits = fc.integer({ min: 1, max: 32 }).map((b) => b * 8);
+
+const caseArb = (maxN: number, bits = anyBits) =>
   fc.record({
-    bits: fc.integer({ min: 1, max: 32 }).map((b) => b * 8),
+    bits,
     n: fc.integer({ min: 0, max: maxN }),
     seed: fc.integer({ min: 0, max: 2 ** 31 }),
     shape: fc.constantFrom<Case['shape']>('random', 'duplicates', 'equal'),
@@ -58,14 +61,17 @@ const caseArb = (maxN: number) =>
   });
 
 describe('top-k and radius search match the reference', () => {
-  it('on random small tables, for every k from 0 to N+5 and radius 0..bits', async () => {
-    await fc.assert(
-      fc.asyncProperty(caseArb(300), fc.nat(), fc.nat(), async (c, kPick, rPick) => {
+  // The query is a copy of the first code, its complement (distance = bits) or random.
+  const smallTables = (bits: fc.Arbitrary<number>, numRuns: number) =>
+    fc.assert(
+      fc.asyncProperty(caseArb(300, bits), fc.nat(), fc.nat(), async (c, kPick, rPick) => {
         const codes = makeCodes(c);
         const ids = makeIds(c.n, c.idTable, c.seed);
         const table = await CodeTable.fromCodes(module, codes, c.bits, ids);
         const bpc = c.bits / 8;
-        const query = c.n > 0 && kPick % 2 ? codes.slice(0, bpc) : randomBytes(bpc, c.seed + 9);
+        const first = codes.slice(0, bpc);
+        const query =
+          c.n === 0 || kPick % 3 === 0 ? randomBytes(bpc, c.seed + 9) : kPick % 3 === 1 ? first : first.map((b) => ~b);
         const k = kPick % (c.n + 6);
         const radius = [0, c.bits, rPick % (c.bits + 1)][rPick % 3];
         const all = idList(ids, c.n);
@@ -73,9 +79,13 @@ describe('top-k and radius search match the reference', () => {
         sameResult(table.search(query, k, { radius }), referenceSearch(codes, bpc, all, query, k, radius));
         sameResult(table.within(query, radius), referenceSearch(codes, bpc, all, query, c.n, radius));
       }),
-      { numRuns: 150 },
+      { numRuns },
     );
-  });
+
+  it('on random small tables, for every k from 0 to N+5 and radius 0..bits', () => smallTables(anyBits, 150));
+
+  it(`at the code lengths with an unrolled scan (${UNROLLED_BITS.join(', ')} bits)`, () =>
+    smallTables(fc.constantFrom(...UNROLLED_BITS), 80));
 
   it('on large tables (N up to 100,000) with batched queries', async () => {
     await fc.assert(

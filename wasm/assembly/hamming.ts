@@ -11,6 +11,10 @@
 // V8 on x64). The shard files keep the blocked16 layout (schemas/codeTable.ts); slice() and
 // unslice() convert in place when a table is loaded or written.
 //
+// For 16, 32, 64 and 128 bits, groups are scanned by groupBelow unrolled (unrolledGroups.ts,
+// written at build time by wasm/codegen/unrolledGroups.ts), which reads the query's masks from a
+// constant address; every other length runs the loop in groupBelow. Both give the same lanes.
+//
 // The kernel never allocates. The caller (wasm/kernel.ts) lays out linear memory and passes
 // pointers: the table, the queries, a scratch area sized by scratchBytes(), and the outputs.
 // AssemblyScript's allocators double memory when they grow, which would break the rule that a
@@ -22,6 +26,9 @@
 // distance == L that arrives later loses every tie (ids ascend with scan order), so it can never
 // enter. The candidate buffer is compacted to exactly k when it fills; the final order is a
 // counting sort by distance, stable, so ties break by ascending index.
+
+import { compareLimit } from './compareLimit';
+import { groupBelowUnrolled, hasUnrolledScan, UNROLLED_MASKS } from './unrolledGroups';
 
 const GROUP: u32 = 128;
 const BLOCK: u32 = 16;
@@ -73,29 +80,6 @@ export function scratchBytes(nq: u32, n: u32, bytesPerCode: u32, k: u32, maxDist
 /** Bits of the count of 16-plane carries, the high part of a distance (bits / 16 at most). */
 function carryBits(bits: u32): u32 {
   return 32 - clz(bits >> 4);
-}
-
-// Plane i of a query's differences: the code plane xor the query bit's mask.
-@inline function diff(planes: usize, masks: usize, i: u32): v128 {
-  return v128.xor(v128.load(planes + (<usize>i << 4)), v128.load(masks + (<usize>i << 4)));
-}
-
-// One bit of the comparison d < limit (see groupBelow).
-@inline function lessStep(notBelow: v128, d: v128, limitBit: u32): v128 {
-  return limitBit ? v128.and(notBelow, d) : v128.or(notBelow, d);
-}
-
-// The low distance planes, for laneDistance (s3..s6 are already in the spill).
-@inline function spillPlanes(
-  spill: usize, ones: v128, twos: v128, fours: v128, eights: v128, s0: v128, s1: v128, s2: v128,
-): void {
-  v128.store(spill, ones, 0);
-  v128.store(spill, twos, 16);
-  v128.store(spill, fours, 32);
-  v128.store(spill, eights, 48);
-  v128.store(spill, s0, 64);
-  v128.store(spill, s1, 80);
-  v128.store(spill, s2, 96);
 }
 
 // Lanes of one group whose distance to the query is below `limit`. `masks` holds the query's
@@ -185,26 +169,30 @@ function groupBelow(
       carry = v128.and(s, carry);
     }
   }
-  if (limit >= <u32>1 << (4 + sBits)) {
-    spillPlanes(spill, ones, twos, fours, eights, s0, s1, s2);
-    return i32x4.splat(-1);
-  }
-  // d < limit, bit-serially from the least significant bit: `notBelow` is the complement of the
-  // borrow of d - limit, which needs one op per bit.
-  let notBelow = i32x4.splat(-1);
-  notBelow = lessStep(notBelow, ones, limit & 1);
-  notBelow = lessStep(notBelow, twos, (limit >> 1) & 1);
-  notBelow = lessStep(notBelow, fours, (limit >> 2) & 1);
-  notBelow = lessStep(notBelow, eights, (limit >> 3) & 1);
-  if (sBits > 0) notBelow = lessStep(notBelow, s0, (limit >> 4) & 1);
-  if (sBits > 1) notBelow = lessStep(notBelow, s1, (limit >> 5) & 1);
-  if (sBits > 2) notBelow = lessStep(notBelow, s2, (limit >> 6) & 1);
-  for (let i: u32 = 3; i < sBits; i++) {
-    notBelow = lessStep(notBelow, v128.load(spill + 64 + (<usize>i << 4)), (limit >> (4 + i)) & 1);
-  }
-  const below = v128.not(notBelow);
-  if (v128.any_true(below)) spillPlanes(spill, ones, twos, fours, eights, s0, s1, s2);
-  return below;
+  return compareLimit(ones, twos, fours, eights, s0, s1, s2, sBits, limit, spill);
+}
+
+// The query masks UNROLLED_MASKS holds (their scratch address; 0 for none). Reset by every entry
+// point, so a single query's scan copies its masks once instead of once per chunk of groups.
+let copiedMasks: usize = 0;
+
+// Prepares a scan with `masks`: for the code lengths with an unrolled scan, copies them to the
+// constant address that scan reads (loads from constant addresses skip workerd's bounds checks;
+// wasm/codegen/unrolledGroups.ts). Returns whether the unrolled scan applies.
+function useMasks(masks: usize, bits: u32): bool {
+  if (!hasUnrolledScan(bits)) return false;
+  if (copiedMasks != masks) memory.copy(UNROLLED_MASKS, masks, <usize>bits << 4);
+  copiedMasks = masks;
+  return true;
+}
+
+// groupBelow, or its unrolled form after useMasks returned true.
+@inline function scanGroup(
+  group: usize, masks: usize, bits: u32, sBits: u32, limit: u32, spill: usize, unrolled: bool,
+): v128 {
+  return unrolled
+    ? groupBelowUnrolled(bits, group, limit, spill)
+    : groupBelow(group, masks, bits, sBits, limit, spill);
 }
 
 /** Lanes of group g that hold real codes (the last group is padded with zero codes). */
@@ -366,8 +354,9 @@ function scanRange(
   const nb = 4 + sBits;
   // Ranking the whole table: every code is a candidate, so skip the selection bookkeeping.
   const all = k >= n && maxDist >= bits;
+  const unrolled = useMasks(view.masks, bits);
   for (let g = g0; g < g1; g++) {
-    const below = groupBelow(codes + <usize>g * groupBytes, view.masks, bits, sBits, limit, spill);
+    const below = scanGroup(codes + <usize>g * groupBytes, view.masks, bits, sBits, limit, spill, unrolled);
     if (all) {
       holdGroup(view, g, min<u32>(GROUP, n - g * GROUP), spill, nb);
       continue;
@@ -440,6 +429,7 @@ export function topk(
   const first = scratch + SPILL_BYTES;
   const bits = bytesPerCode << 3;
   const view = changetype<QueryView>(memory.data(20));
+  copiedMasks = 0;
   for (let q: u32 = 0; q < nq; q++) {
     viewAt(view, first + <usize>q * perQuery, bytesPerCode, maxDist, cap);
     initQuery(view, queries + <usize>q * bytesPerCode, bytesPerCode, maxDist);
@@ -475,8 +465,10 @@ export function countWithin(
   const sBits = carryBits(bits);
   const nGroups = (n + GROUP - 1) / GROUP;
   let count: u32 = 0;
+  copiedMasks = 0;
+  const unrolled = useMasks(masks, bits);
   for (let g: u32 = 0; g < nGroups; g++) {
-    const below = groupBelow(codes + <usize>g * groupBytes, masks, bits, sBits, radius + 1, spill);
+    const below = scanGroup(codes + <usize>g * groupBytes, masks, bits, sBits, radius + 1, spill, unrolled);
     count += <u32>popcnt(i64x2.extract_lane(below, 0) & validLanes(g, n, 0));
     count += <u32>popcnt(i64x2.extract_lane(below, 1) & validLanes(g, n, 1));
   }

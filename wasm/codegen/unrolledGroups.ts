@@ -1,0 +1,130 @@
+// Writes wasm/assembly/unrolledGroups.ts: groupBelow (hamming.ts) fully unrolled for the common
+// code lengths, run by `npm run build:wasm` before asc. AssemblyScript has no loop unrolling and
+// no macros, and a hand-written 128-bit body would be 1,000 lines of one pattern, hence a generator.
+//
+// Why unroll: once every plane has a constant position, the query's masks can sit at constant
+// addresses, and V8 drops the bounds check of a load whose address is a constant inside the
+// module's minimum memory. workerd compiles wasm with an explicit bounds check on every load
+// (Node uses guard pages), so the mask loads were half the checks of the scan.
+//
+// Why the stores after every four planes: TurboFan (Node 20's V8) schedules all the loads of a
+// straight-line body first and spills them to the stack (measured: 2.3x slower than the loop).
+// Loads cannot move above a store, so a store of a value that needs the previous four planes
+// keeps each load next to its use.
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Code lengths with an unrolled scan: those the studies, defaults and benchmarks use. Measured by
+ * an interleaved A/B of the two kernel builds (1M random codes, top-100, median ms per query),
+ * loop -> unrolled: Node 0.14 -> 0.12 (16 bits), 0.23 -> 0.19 (32), 0.40 -> 0.33 (64),
+ * 0.78 -> 0.65 (128); workerd 0.46 -> 0.39 (64), 0.85 -> 0.73 (128). Other lengths keep the loop.
+ */
+export const UNROLLED_BITS = [16, 32, 64, 128];
+
+/** Bits of the count of 16-plane carries, as carryBits() in hamming.ts. */
+const carryBits = (bits: number) => 32 - Math.clz32(bits >> 4);
+
+/** One 2-plane carry-save step into `ones`: the planes' xor with their masks, carry to `out`. */
+function addPair(chunk: number, a: number, b: number, out: string): string[] {
+  const plane = (j: number) => {
+    const at = chunk * 128 + j * 16;
+    return `v128.xor(v128.load(group, ${at}), v128.load(UNROLLED_MASKS, ${at}))`;
+  };
+  return [
+    `x0 = ${plane(a)};`,
+    `x1 = ${plane(b)};`,
+    'u = v128.xor(ones, x0);',
+    `${out} = v128.or(v128.and(ones, x0), v128.and(u, x1));`,
+    'ones = v128.xor(u, x1);',
+  ];
+}
+
+/** Adds carries a and b into `sum`, the carry going to `out` (a full adder on planes). */
+function add(sum: string, a: string, b: string, out: string): string[] {
+  return [
+    `u = v128.xor(${sum}, ${a});`,
+    `${out} = v128.or(v128.and(${sum}, ${a}), v128.and(u, ${b}));`,
+    `${sum} = v128.xor(u, ${b});`,
+  ];
+}
+
+/**
+ * groupBelow for one code length, with the same Harley-Seal tree per 8 planes. `orderSlot` is the
+ * offset in the static area of the 16 bytes the ordering stores write to.
+ */
+function groupBelowFor(bits: number, orderSlot: number): string[] {
+  // An even number of 8-plane chunks: every "eights" carry pairs up without an extra round.
+  if (bits % 16 !== 0) throw new Error(`unrolled scans need a multiple of 16 bits, got ${bits}`);
+  const sBits = carryBits(bits);
+  const s = Array.from({ length: sBits }, (_, i) => `s${i}`);
+  const body = [
+    'const zero = i32x4.splat(0);',
+    ...['ones', 'twos', 'fours', 'eights', 'pending', ...s].map((v) => `let ${v} = zero;`),
+    'let x0 = zero;',
+    'let x1 = zero;',
+    'let u = zero;',
+    'let carry = zero;',
+    ...['twosA', 'twosB', 'twosC', 'twosD', 'foursA', 'foursB', 'eightsIn'].map((v) => `let ${v} = zero;`),
+  ];
+  for (let chunk = 0; chunk < bits / 8; chunk++) {
+    body.push(
+      `// planes ${chunk * 8}..${chunk * 8 + 7}`,
+      ...addPair(chunk, 0, 1, 'twosA'),
+      ...addPair(chunk, 2, 3, 'twosB'),
+      ...add('twos', 'twosA', 'twosB', 'foursA'),
+      `v128.store(UNROLLED_MASKS, foursA, ${orderSlot});`,
+      ...addPair(chunk, 4, 5, 'twosC'),
+      ...addPair(chunk, 6, 7, 'twosD'),
+      ...add('twos', 'twosC', 'twosD', 'foursB'),
+      ...add('fours', 'foursA', 'foursB', 'eightsIn'),
+      `v128.store(UNROLLED_MASKS, eightsIn, ${orderSlot});`,
+    );
+    if (chunk % 2 === 0) {
+      body.push('pending = eightsIn;');
+      continue;
+    }
+    body.push(...add('eights', 'pending', 'eightsIn', 'carry'));
+    // The sixteens count, a ripple counter.
+    for (const si of s) body.push(`u = v128.and(${si}, carry);`, `${si} = v128.xor(${si}, carry);`, 'carry = u;');
+  }
+  // compareLimit reads the sixteens planes above s2 from the spill.
+  for (let i = 3; i < sBits; i++) body.push(`v128.store(spill, s${i}, ${64 + i * 16});`);
+  const low = [0, 1, 2].map((i) => (i < sBits ? `s${i}` : 'zero'));
+  body.push(`return compareLimit(ones, twos, fours, eights, ${low.join(', ')}, ${sBits}, limit, spill);`);
+  return [
+    `function groupBelow${bits}(group: usize, limit: u32, spill: usize): v128 {`,
+    ...body.map((line) => `  ${line}`),
+    '}',
+  ];
+}
+
+export function unrolledGroupsSource(lengths = UNROLLED_BITS): string {
+  const maskBytes = Math.max(...lengths) * 16;
+  return [
+    '// Generated by wasm/codegen/unrolledGroups.ts (npm run build:wasm). Do not edit.',
+    "import { compareLimit } from './compareLimit';",
+    '',
+    '/** The query masks of the scan in progress (one 16-byte plane per code bit), then the order slot. */',
+    `export const UNROLLED_MASKS: usize = memory.data(${maskBytes + 16}, 16);`,
+    '',
+    '/** Whether groupBelowUnrolled serves this code length. */',
+    'export function hasUnrolledScan(bits: u32): bool {',
+    `  return ${lengths.map((b) => `bits == ${b}`).join(' || ')};`,
+    '}',
+    '',
+    '/** groupBelow(group, UNROLLED_MASKS, bits, ...) for the lengths hasUnrolledScan accepts. */',
+    'export function groupBelowUnrolled(bits: u32, group: usize, limit: u32, spill: usize): v128 {',
+    ...lengths.map((b) => `  if (bits == ${b}) return groupBelow${b}(group, limit, spill);`),
+    '  unreachable();',
+    '  return i32x4.splat(0);',
+    '}',
+    '',
+    ...lengths.flatMap((b) => [...groupBelowFor(b, maskBytes), '']),
+  ].join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const out = fileURLToPath(new URL('../assembly/unrolledGroups.ts', import.meta.url));
+  writeFileSync(out, unrolledGroupsSource());
+}
