@@ -25,21 +25,6 @@ export const UNROLLED_BITS = [16, 32, 64, 128];
 /** Bits of the count of 16-plane carries, as carryBits() in hamming.ts. */
 const carryBits = (bits: number) => 32 - Math.clz32(bits >> 4);
 
-/** One 2-plane carry-save step into `ones`: the planes' xor with their masks, carry to `out`. */
-function addPair(chunk: number, a: number, b: number, out: string): string[] {
-  const plane = (j: number) => {
-    const at = chunk * 128 + j * 16;
-    return `v128.xor(v128.load(group, ${at}), v128.load(UNROLLED_MASKS, ${at}))`;
-  };
-  return [
-    `x0 = ${plane(a)};`,
-    `x1 = ${plane(b)};`,
-    'u = v128.xor(ones, x0);',
-    `${out} = v128.or(v128.and(ones, x0), v128.and(u, x1));`,
-    'ones = v128.xor(u, x1);',
-  ];
-}
-
 /** Adds carries a and b into `sum`, the carry going to `out` (a full adder on planes). */
 function add(sum: string, a: string, b: string, out: string): string[] {
   return [
@@ -47,6 +32,15 @@ function add(sum: string, a: string, b: string, out: string): string[] {
     `${out} = v128.or(v128.and(${sum}, ${a}), v128.and(u, ${b}));`,
     `${sum} = v128.xor(u, ${b});`,
   ];
+}
+
+/** Planes a and b of a chunk, xor their masks, added into `ones`, the carry going to `out`. */
+function addPair(chunk: number, a: number, b: number, out: string): string[] {
+  const plane = (j: number) => {
+    const at = chunk * 128 + j * 16;
+    return `v128.xor(v128.load(group, ${at}), v128.load(UNROLLED_MASKS, ${at}))`;
+  };
+  return [`x0 = ${plane(a)};`, `x1 = ${plane(b)};`, ...add('ones', 'x0', 'x1', out)];
 }
 
 /**
