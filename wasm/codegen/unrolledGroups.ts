@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Code lengths with an unrolled scan: those the studies, defaults and benchmarks use. Measured by
- * an interleaved A/B of the two kernel builds (1M random codes, top-100, median ms per query),
- * loop -> unrolled: Node 0.14 -> 0.12 (16 bits), 0.23 -> 0.19 (32), 0.40 -> 0.33 (64),
+ * an interleaved A/B of the two kernel builds (bench/hamming/ab.ts: 1M random codes, top-100,
+ * median ms per query), loop -> unrolled: Node 0.14 -> 0.12 (16 bits), 0.23 -> 0.19 (32), 0.40 -> 0.33 (64),
  * 0.78 -> 0.65 (128); workerd 0.46 -> 0.39 (64), 0.85 -> 0.73 (128). Other lengths keep the loop.
  */
 export const UNROLLED_BITS = [16, 32, 64, 128];
