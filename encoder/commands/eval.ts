@@ -16,6 +16,7 @@ export const command: Command = {
     const files = await writeEvaluationReport(path.join(config.outputDir, 'eval'), config.model.architecture, metrics, {
       protocol: config.protocol,
     });
-    console.log(JSON.stringify({ map: metrics.map, precisionWithinRadius2: metrics.precisionWithinRadius2, files }));
+    const { map, mapTieAveraged, precisionWithinRadius2 } = metrics;
+    console.log(JSON.stringify({ map, mapTieAveraged, precisionWithinRadius2, files }));
   },
 };

@@ -10,10 +10,11 @@ export const command: Command = {
   async run(values) {
     const config = await loadConfig(requireString(values, 'config', usage));
     const result = await train(config, { resume: values.resume === true });
-    const { map, precisionWithinRadius2 } = result.metrics;
+    const { map, mapTieAveraged, precisionWithinRadius2 } = result.metrics;
     console.log(
       JSON.stringify({
         map,
+        mapTieAveraged,
         precisionWithinRadius2,
         selectedEpoch: result.state.bestEpoch,
         outputDir: result.outputDir,

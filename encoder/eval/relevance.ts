@@ -44,19 +44,4 @@ export class LabelSets {
       out[r] = hit ? 1 : 0;
     }
   }
-
-  /** Number of items relevant to `query`. */
-  countRelevant(query: Uint32Array): number {
-    let total = 0;
-    for (let i = 0; i < this.count; i++) {
-      const at = i * this.words;
-      for (let w = 0; w < this.words; w++) {
-        if (this.bits[at + w] & query[w]) {
-          total++;
-          break;
-        }
-      }
-    }
-    return total;
-  }
 }

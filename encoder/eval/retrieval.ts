@@ -1,7 +1,8 @@
 // Retrieval metrics with the field's reference semantics (DeepHash-pytorch CalcTopMap), ranked by
-// the same wasm kernel the edge uses, with a deterministic tie rule.
+// the same wasm kernel the edge uses, with a deterministic tie rule, and mAP averaged over ties.
 import { CodeTable } from '../../wasm/codeTable.js';
 import { LabelSets } from './relevance.js';
+import { TieAveragedAp } from './tieAveragedAp.js';
 
 /** Packed codes (row-major, bits/8 bytes each) and their multi-hot labels. */
 export interface RetrievalSet {
@@ -24,6 +25,11 @@ export interface RetrievalMetrics {
   map: number;
   topK: number;
   tieRule: 'distance, then ascending database index';
+  /**
+   * mAP@topK averaged over every order of the items tied in distance (tieAveragedAp.ts): independent
+   * of the database's stored order, which the tie rule above is not.
+   */
+  mapTieAveraged: number;
   /** Mean over queries of precision among items within Hamming radius 2 (0 when none). */
   precisionWithinRadius2: number;
   queries: number;
@@ -33,8 +39,8 @@ export interface RetrievalMetrics {
   curve: { cutoff: number[]; precision: number[]; recall: number[] };
 }
 
-// Queries ranked per kernel call; bounds the memory of full rankings (each up to 6 bytes * N).
-const QUERY_CHUNK = 64;
+// Ranked items held at once (6 bytes each): queries are ranked in chunks of RANKING_BUDGET / N.
+const RANKING_BUDGET = 64 * 60_000;
 
 function curveCutoffs(depth: number, points: number): number[] {
   const set = new Set<number>();
@@ -65,55 +71,50 @@ export async function evaluateRetrieval(
   const cutoffs = curveCutoffs(Math.max(depth, 1), options.curvePoints ?? 48);
   const precisionSum = new Float64Array(cutoffs.length);
   const recallSum = new Float64Array(cutoffs.length);
-  const relevant = new Uint8Array(depth);
+  const relevant = new Uint8Array(n);
   const hitsAtCutoff = new Float64Array(cutoffs.length);
+  const tieAveraged = new TieAveragedAp(n);
+  const queryChunk = Math.max(1, Math.floor(RANKING_BUDGET / Math.max(n, 1)));
   let apSum = 0;
+  let tieAveragedApSum = 0;
   let radiusPrecisionSum = 0;
 
-  for (let q0 = 0; q0 < nq; q0 += QUERY_CHUNK) {
-    const q1 = Math.min(nq, q0 + QUERY_CHUNK);
-    const ranked = table.searchBatch(query.codes.subarray(q0 * bpc, q1 * bpc), depth);
+  for (let q0 = 0; q0 < nq; q0 += queryChunk) {
+    const q1 = Math.min(nq, q0 + queryChunk);
+    // The whole database is ranked even for mAP@K: the tie-averaged AP needs the tie group at the cut.
+    const ranked = table.searchBatch(query.codes.subarray(q0 * bpc, q1 * bpc), n);
     for (let q = q0; q < q1; q++) {
-      const labels = qLabels.row(q);
       const { ids, distances } = ranked[q - q0];
-      dbLabels.relevance(labels, ids, relevant);
+      dbLabels.relevance(qLabels.row(q), ids, relevant);
       let hits = 0;
       let ap = 0;
       let c = 0;
-      for (let r = 0; r < ids.length; r++) {
+      for (let r = 0; r < depth; r++) {
         if (relevant[r]) {
           hits++;
           ap += hits / (r + 1);
         }
         while (c < cutoffs.length && cutoffs[c] === r + 1) hitsAtCutoff[c++] = hits;
       }
-      const totalRelevant = depth === n ? hits : dbLabels.countRelevant(labels);
+      let totalRelevant = hits;
+      for (let r = depth; r < n; r++) totalRelevant += relevant[r];
       for (let i = 0; i < c; i++) {
         precisionSum[i] += hitsAtCutoff[i] / cutoffs[i];
         if (totalRelevant > 0) recallSum[i] += hitsAtCutoff[i] / totalRelevant;
       }
       apSum += hits > 0 ? ap / hits : 0;
+      tieAveragedApSum += tieAveraged.ap(relevant, distances, depth);
 
-      // The ranking is sorted by distance: when it holds every item within radius 2 (it ranks the
-      // whole database, or goes past distance 2), that ball is its prefix; otherwise scan for it.
-      const last = ids.length - 1;
-      if (ids.length === n || (last >= 0 && distances[last] > 2)) {
-        let inBall = 0;
-        let relevantInBall = 0;
-        for (; inBall < ids.length && distances[inBall] <= 2; inBall++) relevantInBall += relevant[inBall];
-        if (inBall > 0) radiusPrecisionSum += relevantInBall / inBall;
-      } else {
-        const near = table.within(query.codes.subarray(q * bpc, (q + 1) * bpc), 2);
-        if (near.ids.length > 0) {
-          const nearRelevant = new Uint8Array(near.ids.length);
-          dbLabels.relevance(labels, near.ids, nearRelevant);
-          radiusPrecisionSum += nearRelevant.reduce((s, v) => s + v, 0) / near.ids.length;
-        }
-      }
+      // The ranking is sorted by distance, so the ball of radius 2 is its prefix.
+      let inBall = 0;
+      let relevantInBall = 0;
+      for (; inBall < n && distances[inBall] <= 2; inBall++) relevantInBall += relevant[inBall];
+      if (inBall > 0) radiusPrecisionSum += relevantInBall / inBall;
     }
   }
   return {
     map: nq > 0 ? apSum / nq : 0,
+    mapTieAveraged: nq > 0 ? tieAveragedApSum / nq : 0,
     topK: options.topK,
     tieRule: 'distance, then ascending database index',
     precisionWithinRadius2: nq > 0 ? radiusPrecisionSum / nq : 0,

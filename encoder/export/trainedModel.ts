@@ -78,7 +78,7 @@ async function trainingBlock(
   const metrics: Record<string, number> = {};
   if (path.resolve(checkpointDir) === path.resolve(bestCheckpointDir(config))) {
     const report = await readJson(path.join(config.outputDir, 'eval', 'metrics.json'));
-    for (const key of ['map', 'topK', 'precisionWithinRadius2'] as const) {
+    for (const key of ['map', 'mapTieAveraged', 'topK', 'precisionWithinRadius2'] as const) {
       if (typeof report?.[key] === 'number') metrics[key] = report[key];
     }
   }

@@ -3,7 +3,9 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../config.js';
-import { runWallSeconds, train } from '../train/trainer.js';
+import type { RetrievalMetrics } from '../eval/retrieval.js';
+import { restoreRun } from '../train/runWithCheckpoint.js';
+import { evaluate, runWallSeconds, train } from '../train/trainer.js';
 import { type RunRecord, type RunSettings, writeResultsPage } from './resultsPage.js';
 import type { Study, StudyRun } from './studyRuns.js';
 
@@ -45,7 +47,7 @@ async function runOnce(run: StudyRun, log: (line: string) => void): Promise<RunR
       );
     }
     log(`${run.config.name}: finished earlier, read from ${file}`);
-    return record;
+    return record.mapTieAveraged === undefined ? reevaluate(run, record, file, log) : record;
   }
   log(`${run.config.name}: training`);
   const result = await train(run.config, { resume: true });
@@ -56,22 +58,51 @@ async function runOnce(run: StudyRun, log: (line: string) => void): Promise<RunR
     ...(run.change ? { change: run.change } : {}),
     protocol: run.protocol,
     bits: run.bits,
-    map: result.metrics.map,
-    topK: result.metrics.topK,
-    precisionWithinRadius2: result.metrics.precisionWithinRadius2,
+    ...metricsOf(result.metrics),
     parameters: result.parameters,
     imagesPerSecond: speeds.reduce((a, b) => a + b, 0) / Math.max(speeds.length, 1),
     wallSeconds: runWallSeconds(result),
     epochs: result.state.epoch,
     selectedEpoch: result.state.bestEpoch,
     backend: result.backend,
-    curve: { precision: result.metrics.curve.precision, recall: result.metrics.curve.recall },
     settings: settingsOf(run),
   };
+  await writeRecord(file, record);
+  return record;
+}
+
+function metricsOf(metrics: RetrievalMetrics) {
+  const { map, mapTieAveraged, topK, precisionWithinRadius2, curve } = metrics;
+  return {
+    map,
+    mapTieAveraged,
+    topK,
+    precisionWithinRadius2,
+    curve: { precision: curve.precision, recall: curve.recall },
+  };
+}
+
+/**
+ * A record from before the tie-averaged mAP: its selected checkpoint is evaluated again (no
+ * training) and the record completed, so old and new runs are compared on the same metrics.
+ */
+async function reevaluate(run: StudyRun, record: RunRecord, file: string, log: (line: string) => void) {
+  log(`${run.config.name}: evaluating the selected checkpoint again for the tie-averaged mAP`);
+  const { run: restored } = await restoreRun(run.config);
+  const metrics = await evaluate(restored, run.config);
+  restored.model.net.dispose();
+  if (Math.abs(metrics.map - record.map) > 1e-9) {
+    log(`${run.config.name}: mAP re-evaluated as ${metrics.map}, recorded ${record.map}; keeping the new figures`);
+  }
+  const completed = { ...record, ...metricsOf(metrics) };
+  await writeRecord(file, completed);
+  return completed;
+}
+
+async function writeRecord(file: string, record: RunRecord): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(`${file}.tmp`, JSON.stringify(record));
   await rename(`${file}.tmp`, file);
-  return record;
 }
 
 export async function runStudy(study: Study, log: (line: string) => void = console.error): Promise<RunRecord[]> {

@@ -87,6 +87,7 @@ describe('evaluateRetrieval', () => {
       { bits: 8, numClasses: 2, topK: -1, kernel },
     );
     expect(metrics.map).toBeCloseTo(0.5, 12);
+    expect(metrics.mapTieAveraged).toBeCloseTo(0.5, 12); // no ties
     // Within radius 2: idx2, idx0, idx1 -> one relevant of three.
     expect(metrics.precisionWithinRadius2).toBeCloseTo(1 / 3, 12);
     expect(metrics.curve.precision[0]).toBe(0);
@@ -135,6 +136,30 @@ describe('evaluateRetrieval', () => {
     );
     expect(metrics.precisionWithinRadius2).toBeCloseTo(4 / 6, 12);
     expect(metrics.map).toBeCloseTo(1 / 3 / 1, 12);
+  });
+
+  it.each([-1, 40])('gives a tie-averaged mAP (topK %i) that the stored database order does not move', async (topK) => {
+    const bpc = 2;
+    const pool = randomBytes(12 * bpc, 6);
+    const pick = rng(7);
+    const dbCodes = new Uint8Array(300 * bpc);
+    for (let i = 0; i < 300; i++) dbCodes.set(pool.subarray(((pick() * 12) | 0) * bpc).subarray(0, bpc), i * bpc);
+    const dbLabels = labelsFor(300, 10, 8, false);
+    const order = Array.from({ length: 300 }, (_, i) => i).sort(
+      (a, b) => ((a * 7919) % 300) - ((b * 7919) % 300) || a - b,
+    );
+    const shuffledCodes = new Uint8Array(dbCodes.length);
+    const shuffledLabels = new Uint8Array(dbLabels.length);
+    order.forEach((from, to) => {
+      shuffledCodes.set(dbCodes.subarray(from * bpc, (from + 1) * bpc), to * bpc);
+      shuffledLabels.set(dbLabels.subarray(from * 10, (from + 1) * 10), to * 10);
+    });
+    const query = { codes: randomBytes(20 * bpc, 9), labels: labelsFor(20, 10, 10, false) };
+    const options = { bits: 16, numClasses: 10, topK, kernel };
+    const stored = await evaluateRetrieval(query, { codes: dbCodes, labels: dbLabels }, options);
+    const shuffled = await evaluateRetrieval(query, { codes: shuffledCodes, labels: shuffledLabels }, options);
+    expect(shuffled.map).not.toBeCloseTo(stored.map, 6);
+    expect(shuffled.mapTieAveraged).toBeCloseTo(stored.mapTieAveraged, 12);
   });
 
   it('rejects labels that do not match the codes', async () => {
