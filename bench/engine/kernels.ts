@@ -70,7 +70,7 @@ if (want('Conv2DBackpropFilter') || want('Conv2DBackpropInput') || want('Conv2D'
     if (want('Conv2DBackpropFilter')) {
       const { wasmKernelLimits } = await import('../../encoder/engine/wasmKernels.js');
       // dy is fresh on every call, as in training (XNNPack repacks it then).
-      for (const chunk of [1 << 18, 1 << 19, 1 << 20, 1 << 30]) {
+      for (const chunk of [1 << 14, 1 << 15, 1 << 16, 1 << 17, 1 << 18, 1 << 19, 1 << 20]) {
         wasmKernelLimits.filterGradChunk = chunk;
         time(
           `Conv2DBackpropFilter chunk ${chunk} ${shape} -> ${co}`,

@@ -38,5 +38,6 @@ console.log(
     top_k: 'all',
     seconds: +seconds.toFixed(2),
     map: +metrics.map.toFixed(4),
+    map_tie_averaged: +metrics.mapTieAveraged.toFixed(4),
   }),
 );

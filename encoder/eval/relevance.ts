@@ -29,19 +29,12 @@ export class LabelSets {
     return this.bits.subarray(i * this.words, (i + 1) * this.words);
   }
 
-  /** Relevance of each ranked database item to `query`: 1 when they share a label. */
-  relevance(query: Uint32Array, ranked: ArrayLike<number>, out: Uint8Array): void {
+  /** Whether item i shares a label with `query` (packed label words, e.g. another set's row). */
+  shares(query: Uint32Array, i: number): boolean {
     const { words, bits } = this;
-    if (words === 1) {
-      const q = query[0];
-      for (let r = 0; r < ranked.length; r++) out[r] = (bits[ranked[r]] & q) !== 0 ? 1 : 0;
-      return;
-    }
-    for (let r = 0; r < ranked.length; r++) {
-      const at = ranked[r] * words;
-      let hit = 0;
-      for (let w = 0; w < words && !hit; w++) hit = bits[at + w] & query[w];
-      out[r] = hit ? 1 : 0;
-    }
+    if (words === 1) return (bits[i] & query[0]) !== 0;
+    const at = i * words;
+    for (let w = 0; w < words; w++) if (bits[at + w] & query[w]) return true;
+    return false;
   }
 }

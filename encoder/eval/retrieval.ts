@@ -71,9 +71,11 @@ export async function evaluateRetrieval(
   const cutoffs = curveCutoffs(Math.max(depth, 1), options.curvePoints ?? 48);
   const precisionSum = new Float64Array(cutoffs.length);
   const recallSum = new Float64Array(cutoffs.length);
-  const relevant = new Uint8Array(n);
   const hitsAtCutoff = new Float64Array(cutoffs.length);
   const tieAveraged = new TieAveragedAp(n);
+  // Items and relevant items at each Hamming distance 0..bits: the ranking's tie groups.
+  const groupSizes = new Int32Array(bits + 1);
+  const groupHits = new Int32Array(bits + 1);
   const queryChunk = Math.max(1, Math.floor(RANKING_BUDGET / Math.max(n, 1)));
   let apSum = 0;
   let tieAveragedApSum = 0;
@@ -85,31 +87,34 @@ export async function evaluateRetrieval(
     const ranked = table.searchBatch(query.codes.subarray(q0 * bpc, q1 * bpc), n);
     for (let q = q0; q < q1; q++) {
       const { ids, distances } = ranked[q - q0];
-      dbLabels.relevance(qLabels.row(q), ids, relevant);
+      const labels = qLabels.row(q);
+      groupSizes.fill(0);
+      groupHits.fill(0);
       let hits = 0;
       let ap = 0;
       let c = 0;
-      for (let r = 0; r < depth; r++) {
-        if (relevant[r]) {
+      for (let r = 0; r < n; r++) {
+        const d = distances[r];
+        groupSizes[d]++;
+        if (!dbLabels.shares(labels, ids[r])) continue;
+        groupHits[d]++;
+        if (r < depth) {
           hits++;
           ap += hits / (r + 1);
+          while (c < cutoffs.length && cutoffs[c] <= r) hitsAtCutoff[c++] = hits - 1;
         }
-        while (c < cutoffs.length && cutoffs[c] === r + 1) hitsAtCutoff[c++] = hits;
       }
-      let totalRelevant = hits;
-      for (let r = depth; r < n; r++) totalRelevant += relevant[r];
-      for (let i = 0; i < c; i++) {
+      while (c < cutoffs.length) hitsAtCutoff[c++] = hits;
+      let totalRelevant = 0;
+      for (let d = 0; d <= bits; d++) totalRelevant += groupHits[d];
+      for (let i = 0; i < cutoffs.length; i++) {
         precisionSum[i] += hitsAtCutoff[i] / cutoffs[i];
         if (totalRelevant > 0) recallSum[i] += hitsAtCutoff[i] / totalRelevant;
       }
       apSum += hits > 0 ? ap / hits : 0;
-      tieAveragedApSum += tieAveraged.ap(relevant, distances, depth);
-
-      // The ranking is sorted by distance, so the ball of radius 2 is its prefix.
-      let inBall = 0;
-      let relevantInBall = 0;
-      for (; inBall < n && distances[inBall] <= 2; inBall++) relevantInBall += relevant[inBall];
-      if (inBall > 0) radiusPrecisionSum += relevantInBall / inBall;
+      tieAveragedApSum += tieAveraged.ap(groupSizes, groupHits, depth);
+      const inBall = groupSizes[0] + groupSizes[1] + groupSizes[2];
+      if (inBall > 0) radiusPrecisionSum += (groupHits[0] + groupHits[1] + groupHits[2]) / inBall;
     }
   }
   return {

@@ -32,30 +32,26 @@ export class TieAveragedAp {
 
   /**
    * Expected AP@depth (CalcTopMap semantics: the mean precision at the relevant items within the top
-   * `depth`, 0 when there are none) over random orders within ties.
-   * `relevant` and `distances`: the whole database, sorted by distance (any order within ties).
+   * `depth`, 0 when there are none) over random orders within ties. The ranking is given as its tie
+   * groups in rank order: `sizes[i]` items at the i-th distance, `hits[i]` of them relevant (a
+   * Hamming ranking has one group per distance 0..bits; empty groups are skipped).
    */
-  ap(relevant: ArrayLike<number>, distances: ArrayLike<number>, depth: number): number {
-    const n = distances.length;
+  ap(sizes: ArrayLike<number>, hits: ArrayLike<number>, depth: number): number {
+    let n = 0;
+    for (let i = 0; i < sizes.length; i++) n += sizes[i];
     if (n >= this.logFactorial.length)
       throw new RangeError(`TieAveragedAp sized for ${this.logFactorial.length - 1} items, got ${n}`);
     const k = Math.min(depth, n);
     let p = 0;
     let relevantAbove = 0;
     let numerator = 0;
-    while (p < k) {
-      let end = p;
-      let r = 0;
-      const d = distances[p];
-      for (; end < n && distances[end] === d; end++) r += relevant[end];
-      const g = end - p;
-      if (end <= k) {
-        numerator += expectedPrecisionSum(this.harmonicSums(p, g), g, r, relevantAbove);
-        relevantAbove += r;
-        p = end;
-        continue;
-      }
-      return this.cutGroupAp(p, g, r, k - p, relevantAbove, numerator);
+    for (let i = 0; i < sizes.length && p < k; i++) {
+      const g = sizes[i];
+      const r = hits[i];
+      if (p + g > k) return this.cutGroupAp(p, g, r, k - p, relevantAbove, numerator);
+      if (g > 0) numerator += expectedPrecisionSum(this.harmonicSums(p, g), g, r, relevantAbove);
+      relevantAbove += r;
+      p += g;
     }
     return relevantAbove > 0 ? numerator / relevantAbove : 0;
   }

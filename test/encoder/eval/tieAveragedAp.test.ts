@@ -50,6 +50,27 @@ function bruteForce(relevant: number[], distances: number[], depth: number): num
   return sum / count;
 }
 
+/** The tie groups of a ranking: items and relevant items per run of equal distances. */
+function groupsOf(relevant: number[], distances: number[]) {
+  const sizes: number[] = [];
+  const hits: number[] = [];
+  distances.forEach((d, i) => {
+    if (i === 0 || d !== distances[i - 1]) {
+      sizes.push(0);
+      hits.push(0);
+    }
+    sizes[sizes.length - 1]++;
+    hits[hits.length - 1] += relevant[i];
+  });
+  return { sizes, hits };
+}
+
+/** TieAveragedAp on an item-level ranking. */
+function tieAveraged(metric: TieAveragedAp, relevant: number[], distances: number[], depth: number): number {
+  const { sizes, hits } = groupsOf(relevant, distances);
+  return metric.ap(sizes, hits, depth);
+}
+
 function randomCase(seed: number, n: number) {
   const next = rng(seed);
   const distances = Array.from({ length: n }, () => Math.floor(next() * 4)).sort((a, b) => a - b);
@@ -64,7 +85,7 @@ describe('TieAveragedAp', () => {
     for (let seed = 1; seed <= 40; seed++) {
       const { distances, relevant } = randomCase(seed, 3 + (seed % 6));
       for (let depth = 1; depth <= distances.length; depth++) {
-        expect(metric.ap(relevant, distances, depth)).toBeCloseTo(bruteForce(relevant, distances, depth), 12);
+        expect(tieAveraged(metric, relevant, distances, depth)).toBeCloseTo(bruteForce(relevant, distances, depth), 12);
       }
     }
   });
@@ -73,13 +94,13 @@ describe('TieAveragedAp', () => {
     const relevant = [0, 1, 1, 0, 0, 1, 0];
     const distances = [0, 1, 2, 3, 4, 5, 6];
     for (const depth of [1, 2, 3, 5, 7])
-      expect(metric.ap(relevant, distances, depth)).toBeCloseTo(apOf(relevant, depth), 12);
+      expect(tieAveraged(metric, relevant, distances, depth)).toBeCloseTo(apOf(relevant, depth), 12);
   });
 
   it('does not depend on the stored order within a tie group', () => {
     const distances = [0, 0, 1, 1, 1, 1, 2, 2];
-    const first = metric.ap([1, 0, 1, 1, 0, 0, 0, 1], distances, 8);
-    expect(metric.ap([0, 1, 0, 0, 1, 1, 1, 0], distances, 8)).toBeCloseTo(first, 12);
+    const first = tieAveraged(metric, [1, 0, 1, 1, 0, 0, 0, 1], distances, 8);
+    expect(tieAveraged(metric, [0, 1, 0, 0, 1, 1, 1, 0], distances, 8)).toBeCloseTo(first, 12);
     expect(apOf([1, 0, 1, 1, 0, 0, 0, 1], 8)).not.toBeCloseTo(apOf([0, 1, 0, 0, 1, 1, 1, 0], 8), 3);
   });
 
@@ -89,14 +110,22 @@ describe('TieAveragedAp', () => {
     // Class-ordered database of 10 classes, the query's class stored second: the CIFAR situation.
     const relevant = Array.from({ length: n }, (_, i) => (Math.floor(i / 100) === 1 ? 1 : 0));
     const distances = new Array<number>(n).fill(7);
-    const expected = big.ap(relevant, distances, n);
+    const expected = tieAveraged(big, relevant, distances, n);
     expect(expected).toBeGreaterThan(0.1);
     expect(expected).toBeLessThan(0.11);
     expect(apOf(relevant, n)).toBeGreaterThan(0.15);
   });
 
   it('is 0 with nothing relevant, and rejects a database larger than it was sized for', () => {
-    expect(metric.ap([0, 0, 0], [1, 1, 2], 3)).toBe(0);
-    expect(() => metric.ap(new Array(65).fill(0), new Array(65).fill(0), 65)).toThrow(/sized for 64/);
+    expect(tieAveraged(metric, [0, 0, 0], [1, 1, 2], 3)).toBe(0);
+    expect(() => metric.ap([40, 25], [0, 0], 65)).toThrow(/sized for 64/);
+  });
+
+  it('skips empty groups (distances no item has)', () => {
+    expect(metric.ap([0, 2, 0, 0, 3, 0], [0, 1, 0, 0, 2, 0], 5)).toBeCloseTo(metric.ap([2, 3], [1, 2], 5), 12);
+    expect(metric.ap([0, 2, 0, 3], [0, 1, 0, 2], 3)).toBeCloseTo(
+      tieAveraged(metric, [1, 0, 1, 1, 0], [1, 1, 4, 4, 4], 3),
+      12,
+    );
   });
 });
