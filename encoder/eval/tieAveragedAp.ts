@@ -1,6 +1,6 @@
 // Tie-averaged average precision: the expected AP of a ranking when the items at equal Hamming
-// distance come in uniformly random order (McSherry & Najork, ECIR 2008), computed exactly in one
-// pass. Hash codes tie a lot (a 64-bit code has 65 possible distances for 50,000 items), so AP under
+// distance come in uniformly random order (McSherry & Najork, ECIR 2008), computed exactly from
+// the size and relevant count of each tie group. Hash codes tie a lot (a 64-bit code has 65 possible distances for 50,000 items), so AP under
 // any fixed tie rule depends on how the database happens to be stored: CIFAR's is stored class by
 // class, and a model that gives every image one code scores mAP@ALL 0.19 under ascending-index ties
 // against the 0.10 (relevant / all) it earns by chance, which this metric gives.
@@ -10,9 +10,9 @@
 // expected number of relevant items up to j is R + 1 + (j-1)(r-1)/(g-1). So the group adds
 // (r/g) * [(R+1) * S0 + (r-1)/(g-1) * S1] to AP's numerator in expectation, with
 // S0 = sum_j 1/(p+j) (a difference of harmonic numbers) and S1 = sum_j (j-1)/(p+j) = g - (p+1) S0,
-// so a group costs O(1) past counting its relevant items. When the depth K cuts a group, the number h of its
-// relevant items above the cut is hypergeometric, and CalcTopMap divides by the relevant items in the
-// top K (R + h), so that last group is summed over h exactly.
+// so a group costs O(1). When the depth K cuts a group, the number h of its relevant items above the
+// cut is hypergeometric, and CalcTopMap divides by the relevant items in the top K (R + h), so that
+// last group is summed over h exactly.
 
 export class TieAveragedAp {
   /** logFactorial[i] = ln(i!) */

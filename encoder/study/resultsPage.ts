@@ -119,9 +119,22 @@ function subjectMargin(subject: string | undefined, atBits: RunRecord[]): string
   if (!mine || others.length === 0) return '';
   const rival = others.reduce((a, r) => (r.map > a.map ? r : a));
   const points = (100 * Math.abs(mine.map - rival.map)).toFixed(2);
-  return mine.map >= rival.map
-    ? ` ${mine.label} leads the best other method, ${rival.label}, by ${points} points.`
-    : ` ${mine.label}, at ${pct(mine.map)}, falls short of it by ${points} points.`;
+  const margin =
+    mine.map >= rival.map
+      ? ` ${mine.label} leads the best other method, ${rival.label}, by ${points} points.`
+      : ` ${mine.label}, at ${pct(mine.map)}, falls short of it by ${points} points.`;
+  return margin + tieAveragedMargin(mine, others);
+}
+
+/** The same comparison on the tie-averaged mAP, when every record has it. */
+function tieAveragedMargin(mine: RunRecord, others: RunRecord[]): string {
+  const averaged = (r: RunRecord) => r.mapTieAveraged;
+  const mineAveraged = averaged(mine);
+  if (mineAveraged === undefined || others.some((r) => averaged(r) === undefined)) return '';
+  const rival = others.reduce((a, r) => (averaged(r)! > averaged(a)! ? r : a));
+  const difference = 100 * (mineAveraged - averaged(rival)!);
+  const relation = difference >= 0 ? 'ahead of' : 'behind';
+  return ` Tie-averaged: ${pct(mineAveraged)}, ${Math.abs(difference).toFixed(2)} points ${relation} the best other method, ${rival.label} (${pct(averaged(rival)!)}).`;
 }
 
 /** Writes the page and one PR plot per protocol and bit length (all methods), each atomically. */

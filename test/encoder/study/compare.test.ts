@@ -150,12 +150,13 @@ describe('edgehash compare', () => {
     const notes = ['DAH trails because of X.', 'Second paragraph.'];
     await writeFile(file, JSON.stringify({ ...study, bits: [16, 32], subject: 'dah', notes }));
     const loaded = await loadStudy(file);
-    const record = (id: string, label: string, bits: number, map: number): RunRecord => ({
+    const record = (id: string, label: string, bits: number, map: number, mapTieAveraged?: number): RunRecord => ({
       id,
       label,
       protocol: 'cifar10-2',
       bits,
       map,
+      ...(mapTieAveraged === undefined ? {} : { mapTieAveraged }),
       topK: -1,
       precisionWithinRadius2: map,
       parameters: 1,
@@ -169,15 +170,16 @@ describe('edgehash compare', () => {
     const page = resultsMarkdown(
       loaded,
       [
-        record('csq', 'CNN + CSQ', 16, 0.5),
-        record('dah', 'DAH', 16, 0.3875),
+        record('csq', 'CNN + CSQ', 16, 0.5, 0.3),
+        record('dah', 'DAH', 16, 0.3875, 0.325),
         record('csq', 'CNN + CSQ', 32, 0.4),
         record('dah', 'DAH', 32, 0.425),
       ],
       new Map(),
     );
     expect(page).toContain(
-      '- 16 bits: best CNN + CSQ (mAP@ALL 50.00). DAH, at 38.75, falls short of it by 11.25 points.',
+      '- 16 bits: best CNN + CSQ (mAP@ALL 50.00). DAH, at 38.75, falls short of it by 11.25 points. ' +
+        'Tie-averaged: 32.50, 2.50 points ahead of the best other method, CNN + CSQ (30.00).',
     );
     expect(page).toContain(
       '- 32 bits: best DAH (mAP@ALL 42.50). DAH leads the best other method, CNN + CSQ, by 2.50 points.',
