@@ -128,13 +128,12 @@ function subjectMargin(subject: string | undefined, atBits: RunRecord[]): string
 
 /** The same comparison on the tie-averaged mAP, when every record has it. */
 function tieAveragedMargin(mine: RunRecord, others: RunRecord[]): string {
-  const averaged = (r: RunRecord) => r.mapTieAveraged;
-  const mineAveraged = averaged(mine);
-  if (mineAveraged === undefined || others.some((r) => averaged(r) === undefined)) return '';
-  const rival = others.reduce((a, r) => (averaged(r)! > averaged(a)! ? r : a));
-  const difference = 100 * (mineAveraged - averaged(rival)!);
+  if ([mine, ...others].some((r) => r.mapTieAveraged === undefined)) return '';
+  const value = (r: RunRecord) => r.mapTieAveraged ?? 0;
+  const rival = others.reduce((a, r) => (value(r) > value(a) ? r : a));
+  const difference = 100 * (value(mine) - value(rival));
   const relation = difference >= 0 ? 'ahead of' : 'behind';
-  return ` Tie-averaged: ${pct(mineAveraged)}, ${Math.abs(difference).toFixed(2)} points ${relation} the best other method, ${rival.label} (${pct(averaged(rival)!)}).`;
+  return ` Tie-averaged: ${pct(value(mine))}, ${Math.abs(difference).toFixed(2)} points ${relation} the best other method, ${rival.label} (${pct(value(rival))}).`;
 }
 
 /** Writes the page and one PR plot per protocol and bit length (all methods), each atomically. */
