@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from '../../test/support/random.js';
 import { CodeTable } from '../../wasm/index.js';
 import { median } from '../support/stats.js';
-import { repoRoot, startWorker } from '../support/workerd.js';
+import { emptyRequestMs, repoRoot, startWorker } from '../support/workerd.js';
 
 const { values: args, positionals: builds } = parseArgs({
   allowPositionals: true,
@@ -59,17 +59,12 @@ async function workerdRound(build: Uint8Array, bits: number): Promise<number> {
     const get = async (route: string) => (await mf.dispatchFetch(`http://ab${route}`)).json();
     await get(`/setup?bits=${bits}&n=${n}&seed=1&nq=${queries}&qseed=2`);
     await get(`/run?start=0&count=30&k=${k}`);
-    const empty: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const t0 = performance.now();
-      await get(`/run?start=0&count=0&k=${k}`);
-      empty.push(performance.now() - t0);
-    }
+    const overhead = await emptyRequestMs(get, k);
     const perQuery: number[] = [];
     for (let s = 0; s < queries; s += 50) {
       const t0 = performance.now();
       await get(`/run?start=${s}&count=50&k=${k}`);
-      perQuery.push((performance.now() - t0 - median(empty)) / 50);
+      perQuery.push((performance.now() - t0 - overhead) / 50);
     }
     return median(perQuery);
   } finally {

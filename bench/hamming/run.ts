@@ -15,7 +15,7 @@ import { CodeTable, type SearchResult } from '../../wasm/index.js';
 import { loadKernelModule } from '../../wasm/nodeModule.js';
 import { hashResults } from '../support/resultHash.js';
 import { median } from '../support/stats.js';
-import { repoRoot, startWorker } from '../support/workerd.js';
+import { emptyRequestMs, repoRoot, startWorker } from '../support/workerd.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -94,15 +94,7 @@ async function timeWorkerd(bits: number): Promise<{ msPerQuery: number; hash: nu
     };
     const { memoryBytes } = await get(`/setup?bits=${bits}&n=${n}&seed=${SEED}&nq=${nq}&qseed=${QSEED}`);
     await get(`/run?start=0&count=20&k=${k}`);
-    // workerd does not advance timers while a request computes, so each batch is timed from here,
-    // less the median cost of an empty request.
-    const empty: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const t0 = performance.now();
-      await get(`/run?start=0&count=0&k=${k}`);
-      empty.push(performance.now() - t0);
-    }
-    const overhead = median(empty);
+    const overhead = await emptyRequestMs(get, k);
     const batch = WORKERD_BATCH;
     const perQuery: number[] = [];
     let hash = 0x811c9dc5;

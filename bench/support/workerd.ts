@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
+import { median } from './stats.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -40,4 +41,18 @@ export async function startWorker(entry: string, name: string): Promise<Miniflar
   });
   await mf.ready;
   return mf;
+}
+
+/**
+ * Median time of 20 empty `/run` requests to the bench worker. workerd does not advance timers while
+ * a request computes, so batches are timed from outside, less this overhead.
+ */
+export async function emptyRequestMs(get: (route: string) => Promise<unknown>, k: number): Promise<number> {
+  const empty: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    await get(`/run?start=0&count=0&k=${k}`);
+    empty.push(performance.now() - t0);
+  }
+  return median(empty);
 }
