@@ -6,6 +6,7 @@
  * `wasm` (XNNPack, SIMD, one thread in Node; plus our training kernels), then `cpu` (pure JS).
  */
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -179,6 +180,15 @@ export async function selectBackend(preference: BackendPreference = 'auto'): Pro
     }
   }
   throw new Error(`no tfjs backend could be initialised: ${skipped.join('; ')}`);
+}
+
+/**
+ * Training replicas to run by default on a backend: one per core where the backend computes on one
+ * thread (wasm in Node, cpu), one where it parallelises by itself (libtensorflow's thread pool, a
+ * GPU), since replicas there would only contend for the same device.
+ */
+export function defaultWorkers(backendName: string): number {
+  return backendName === 'wasm' || backendName === 'cpu' ? availableParallelism() : 1;
 }
 
 /** What the current backend is, for logs and reports. */

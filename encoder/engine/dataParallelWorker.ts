@@ -219,7 +219,7 @@ port.on('message', async (msg: WorkerRequest) => {
         break;
       }
       case 'encode': {
-        const outputs = predictOutputs(r.model, msg.x, msg.size);
+        const outputs = await predictOutputs(r.model, msg.x, msg.size);
         post({ id: msg.id, ok: true, type: 'encoded', outputs }, [outputs.buffer as ArrayBuffer]);
         break;
       }

@@ -30,9 +30,10 @@ export class HashNetLoss implements HashLoss {
       const s = pairSimilarity(labels, labels);
       const ip = tf.mul(tf.matMul(u, u, false, true), this.alpha);
       const total = s.size;
-      const positives = Math.max(tf.sum(s).dataSync()[0], 1);
-      const negatives = Math.max(total - positives, 1);
-      const weights = tf.add(tf.mul(s, total / positives), tf.mul(tf.sub(1, s), total / negatives));
+      // Counted on the device: a GPU backend has no synchronous readback inside the step.
+      const positives = tf.maximum(tf.sum(s), 1);
+      const negatives = tf.maximum(tf.sub(total, positives), 1);
+      const weights = tf.add(tf.mul(s, tf.div(total, positives)), tf.mul(tf.sub(1, s), tf.div(total, negatives)));
       return tf.div(tf.sum(tf.mul(weights, logisticPairLoss(ip, s))), total) as tf.Scalar;
     });
   }

@@ -11,19 +11,20 @@ import type { HashModel } from '../models/types.js';
 /** Network outputs ([size, bits], row-major) of a normalized batch, in inference mode. */
 export type BatchEncoder = (batch: Batch) => Promise<Float32Array>;
 
-/** The model's outputs for `size` normalized images (row-major NHWC), in inference mode. */
-export function predictOutputs(model: HashModel, x: Float32Array, size: number): Float32Array {
+/**
+ * The model's outputs for `size` normalized images (row-major NHWC), in inference mode. Read back
+ * asynchronously: a GPU backend (webgpu in Node) has no synchronous readback.
+ */
+export async function predictOutputs(model: HashModel, x: Float32Array, size: number): Promise<Float32Array> {
   const { inputSize, channels } = model.config;
-  return tf.tidy(
-    () =>
-      (
-        model.net.predict(tf.tensor4d(x, [size, inputSize, inputSize, channels])) as tf.Tensor
-      ).dataSync() as Float32Array,
-  );
+  const outputs = tf.tidy(() => model.net.predict(tf.tensor4d(x, [size, inputSize, inputSize, channels])) as tf.Tensor);
+  const values = (await outputs.data()) as Float32Array;
+  outputs.dispose();
+  return values;
 }
 
 export function inThreadEncoder(model: HashModel): BatchEncoder {
-  return async (batch) => predictOutputs(model, batch.x, batch.size);
+  return (batch) => predictOutputs(model, batch.x, batch.size);
 }
 
 export async function encodeIndices(

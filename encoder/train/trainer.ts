@@ -3,7 +3,6 @@
 // every epoch, model selection on the validation split (never the query set), and a final
 // evaluation of the selected model on the protocol's query and database sets.
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../schemas/trainConfig.js';
@@ -13,7 +12,7 @@ import { batches } from '../data/batches.js';
 import { loadDatasetFromConfig } from '../data/fromConfig.js';
 import { makeSplit } from '../data/protocols.js';
 import type { ImageDataset } from '../data/types.js';
-import { selectBackend } from '../engine/backend.js';
+import { type BackendPreference, defaultWorkers, selectBackend } from '../engine/backend.js';
 import { writeEvaluationReport } from '../eval/report.js';
 import { evaluateRetrieval, type RetrievalMetrics } from '../eval/retrieval.js';
 import { createLoss } from '../losses/index.js';
@@ -21,6 +20,7 @@ import { createModel } from '../models/index.js';
 import { loadPretrained } from '../models/pretrained.js';
 import { loadCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
 import { type BatchEncoder, encodeIndices, inThreadEncoder } from './encode.js';
+import { assertLossTrainsOn } from './lossBackend.js';
 import { Progress } from './progress.js';
 import { createStepEngine } from './stepEngine.js';
 
@@ -150,13 +150,15 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     options: config.loss.options,
   };
   const loss = createLoss(config.loss.name, lossContext);
-  const requestedWorkers = training.workers === 'auto' ? availableParallelism() : training.workers;
+  assertLossTrainsOn(loss, run.backend.name);
+  const requestedWorkers = training.workers === 'auto' ? defaultWorkers(run.backend.name) : training.workers;
   if (loss.unsharedState && requestedWorkers > 1) {
     log(`loss ${loss.name} keeps state replicas cannot share: training in one process instead of ${requestedWorkers}`);
   }
   const engine = await createStepEngine({
     workers: loss.unsharedState ? 1 : requestedWorkers,
-    backend: training.backend,
+    // Replicas use the backend this thread resolved, so 'auto' cannot pick differently there.
+    backend: run.backend.name as BackendPreference,
     model,
     loss,
     lossSpec: { name: config.loss.name, context: lossContext },

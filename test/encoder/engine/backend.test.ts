@@ -1,6 +1,7 @@
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { backendInfo, selectBackend, wasmBinaryDir } from '../../../encoder/engine/backend.js';
+import { backendInfo, defaultWorkers, selectBackend, wasmBinaryDir } from '../../../encoder/engine/backend.js';
 
 describe('selectBackend', () => {
   it("'cpu' initialises the pure-JS backend", async () => {
@@ -50,5 +51,14 @@ describe('selectBackend', () => {
     const sel = await selectBackend('auto');
     expect(sel.name).toBe('wasm');
     expect(sel.reason).toMatch(/skipped: .*tensorflow.*webgpu/);
+  });
+});
+
+describe('defaultWorkers', () => {
+  it('runs a replica per core on the one-thread backends and one on the self-parallel ones', () => {
+    expect(defaultWorkers('wasm')).toBe(availableParallelism());
+    expect(defaultWorkers('cpu')).toBe(availableParallelism());
+    expect(defaultWorkers('webgpu')).toBe(1);
+    expect(defaultWorkers('tensorflow')).toBe(1);
   });
 });
