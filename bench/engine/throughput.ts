@@ -188,26 +188,27 @@ async function measure(pref: BackendPreference, opts: Options, steps: number) {
   const y = tf.oneHot(labels, 10);
   const indices = Int32Array.from({ length: opts.batch }, (_, i) => i);
   const params = model.countParams();
-  const step = (): number => {
+  // Read back asynchronously: a GPU backend (webgpu in Node) has no synchronous readback.
+  const step = async (): Promise<number> => {
     const loss = optimizer.minimize(() => {
       const out = model.apply(x, { training: true }) as tf.Tensor2D;
       if (hashLoss !== undefined) return hashLoss.compute(out, y as tf.Tensor2D, indices);
       return tf.losses.softmaxCrossEntropy(y, out) as tf.Scalar;
     }, true) as tf.Scalar;
-    const v = loss.dataSync()[0];
+    const v = (await loss.data())[0];
     loss.dispose();
     return v;
   };
   // Warm-up (kernel setup, XNNPack operator creation, optimizer slots).
   const t0 = performance.now();
-  const firstLoss = step();
+  const firstLoss = await step();
   const warmupMs = performance.now() - t0;
   const tensorsAfterWarmup = tf.memory().numTensors;
   let lastLoss = firstLoss;
   profiler?.start();
   const t1 = performance.now();
   const cpu0 = process.cpuUsage();
-  for (let i = 0; i < steps; i++) lastLoss = step();
+  for (let i = 0; i < steps; i++) lastLoss = await step();
   const ms = performance.now() - t1;
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000;
