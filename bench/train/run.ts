@@ -52,7 +52,7 @@ const model = createModel({
   options: modelOptions,
 });
 const loss = createLoss('csq', { bits, numClasses: 10, seed: 0 });
-const workers = args.workers === undefined ? defaultWorkers(backend.name) : Number(args.workers);
+const workers = args.workers === undefined ? defaultWorkers(backend.name, batch) : Number(args.workers);
 const engine = await createStepEngine({
   workers,
   backend: backend.name as BackendPreference,

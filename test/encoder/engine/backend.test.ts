@@ -1,7 +1,13 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { backendInfo, defaultWorkers, selectBackend, wasmBinaryDir } from '../../../encoder/engine/backend.js';
+import {
+  backendInfo,
+  defaultWorkers,
+  MIN_REPLICA_SHARE,
+  selectBackend,
+  wasmBinaryDir,
+} from '../../../encoder/engine/backend.js';
 
 describe('selectBackend', () => {
   it("'cpu' initialises the pure-JS backend", async () => {
@@ -55,10 +61,17 @@ describe('selectBackend', () => {
 });
 
 describe('defaultWorkers', () => {
+  const cores = availableParallelism();
   it('runs a replica per core on the one-thread backends and one on the self-parallel ones', () => {
-    expect(defaultWorkers('wasm')).toBe(availableParallelism());
-    expect(defaultWorkers('cpu')).toBe(availableParallelism());
-    expect(defaultWorkers('webgpu')).toBe(1);
-    expect(defaultWorkers('tensorflow')).toBe(1);
+    expect(defaultWorkers('wasm', 128 * cores)).toBe(cores);
+    expect(defaultWorkers('cpu', 128 * cores)).toBe(cores);
+    expect(defaultWorkers('webgpu', 128 * cores)).toBe(1);
+    expect(defaultWorkers('tensorflow', 128 * cores)).toBe(1);
+  });
+
+  it('keeps at least MIN_REPLICA_SHARE images per replica, and at least one replica', () => {
+    expect(defaultWorkers('wasm', MIN_REPLICA_SHARE * 2)).toBe(Math.min(cores, 2));
+    expect(defaultWorkers('wasm', MIN_REPLICA_SHARE * 2 - 1)).toBe(1);
+    expect(defaultWorkers('wasm', 3)).toBe(1);
   });
 });
