@@ -151,7 +151,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   };
   const loss = createLoss(config.loss.name, lossContext);
   assertLossTrainsOn(loss, run.backend.name);
-  const requestedWorkers = training.workers === 'auto' ? defaultWorkers(run.backend.name, training.batchSize) : training.workers;
+  const requestedWorkers =
+    training.workers === 'auto' ? defaultWorkers(run.backend.name, training.batchSize) : training.workers;
   if (loss.unsharedState && requestedWorkers > 1) {
     log(`loss ${loss.name} keeps state replicas cannot share: training in one process instead of ${requestedWorkers}`);
   }
