@@ -50,8 +50,9 @@ function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-function toValues(name: string, tensor: tf.Tensor): NamedValues {
-  return { name, shape: [...tensor.shape], values: Float32Array.from(tensor.dataSync() as Float32Array) };
+// Reads back asynchronously throughout: a GPU backend (webgpu in Node) has no synchronous readback.
+async function toValues(name: string, tensor: tf.Tensor): Promise<NamedValues> {
+  return { name, shape: [...tensor.shape], values: Float32Array.from((await tensor.data()) as Float32Array) };
 }
 
 /** The model's trainable weights, then the loss's own (the order in which one process creates them). */
@@ -59,7 +60,7 @@ function trainableVariables(r: Replica): tf.Variable[] {
   return [...r.model.net.trainableWeights.map((w) => w.read() as tf.Variable), ...(r.loss.variables ?? [])];
 }
 
-function computeGrads(r: Replica, msg: Extract<WorkerRequest, { type: 'grads' }>) {
+async function computeGrads(r: Replica, msg: Extract<WorkerRequest, { type: 'grads' }>) {
   const { inputSize: side, channels, numClasses } = r.model.config;
   const perImage = side * side * channels;
   const who = `replica ${data.replica}`;
@@ -79,21 +80,26 @@ function computeGrads(r: Replica, msg: Extract<WorkerRequest, { type: 'grads' }>
   }
   const variables = trainableVariables(r);
   r.loss.bank?.reserve(msg.batchIndices);
-  const result = tf.tidy(() => {
+  const { value, grads } = tf.tidy(() => {
     const x = tf.tensor4d(msg.x, [msg.size, side, side, channels]);
     const y = tf.tensor2d(msg.labels, [msg.size, numClasses]);
-    const { value, grads } = tf.variableGrads(
+    return tf.variableGrads(
       () => r.loss.compute(r.model.net.apply(x, { training: true }) as tf.Tensor2D, y, msg.indices),
       variables,
     );
-    const out = variables.map((v) => {
+  });
+  try {
+    const out: Float32Array[] = [];
+    for (const v of variables) {
       const g = grads[v.name];
       if (g === undefined) throw new Error(`${who}: no gradient for ${v.name}`);
-      return Float32Array.from(g.dataSync() as Float32Array);
-    });
-    return { loss: value.dataSync()[0], grads: out };
-  });
-  return { ...result, bankRows: r.loss.bank?.read(msg.indices) };
+      out.push(Float32Array.from((await g.data()) as Float32Array));
+    }
+    const loss = (await value.data())[0];
+    return { loss, grads: out, bankRows: r.loss.bank?.read(msg.indices) };
+  } finally {
+    tf.dispose([value, ...Object.values(grads)]);
+  }
 }
 
 function applyGrads(r: Replica, msg: Extract<WorkerRequest, { type: 'apply' }>): void {
@@ -119,8 +125,10 @@ function applyGrads(r: Replica, msg: Extract<WorkerRequest, { type: 'apply' }>):
 }
 
 async function snapshot(r: Replica) {
-  const weights = r.model.net.weights.map((w) => toValues(w.originalName, w.read()));
-  const optimizer = (await r.optimizer.getWeights()).map(({ name, tensor }) => toValues(name, tensor));
+  const weights = await Promise.all(r.model.net.weights.map((w) => toValues(w.originalName, w.read())));
+  const optimizer = await Promise.all(
+    (await r.optimizer.getWeights()).map(({ name, tensor }) => toValues(name, tensor)),
+  );
   return { weights, optimizer };
 }
 
@@ -211,7 +219,7 @@ port.on('message', async (msg: WorkerRequest) => {
   try {
     switch (msg.type) {
       case 'grads': {
-        const { loss, grads, bankRows } = computeGrads(r, msg);
+        const { loss, grads, bankRows } = await computeGrads(r, msg);
         post(
           { id: msg.id, ok: true, type: 'grads', loss, grads, ...(bankRows === undefined ? {} : { bankRows }) },
           grads.map((g) => g.buffer as ArrayBuffer),
