@@ -31,6 +31,7 @@ interface TrainKernelExports {
     scratch: number,
   ): void;
   batchMatMul(a: number, b: number, out: number, batch: number, m: number, k: number, n: number): void;
+  matMulTransposedA(x: number, dy: number, out: number, k: number, m: number, n: number): void;
   channelAffine(
     x: number,
     dy: number,

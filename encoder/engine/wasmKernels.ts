@@ -805,9 +805,14 @@ function equal(args: KernelArgs): TensorInfo {
 // ---------------------------------------------------------------------------------------------
 // BatchMatMul: the stock kernel is fast (XNNPack) only for one product without transposes; with a
 // transposed operand (every dense layer's gradient) or a batch (attention) it runs about 10x
-// slower. Here a transposed operand is transposed once in memory, and batches run on the SIMD
-// kernel (simdKernels.ts). Broadcast batch dimensions and other dtypes stay on the stock kernel.
+// slower. Here a dense layer's weight gradient (one product, only A transposed, many rows: x^T dy)
+// runs the K-blocked SIMD kernel matMulTransposedA, other transposed operands are transposed once
+// in memory for XNNPack, and batches run on the SIMD kernel (simdKernels.ts). Broadcast batch
+// dimensions and other dtypes stay on the stock kernel.
 // ---------------------------------------------------------------------------------------------
+/** Rows (K) from which x^T dy runs matMulTransposedA rather than a transpose and XNNPack. */
+export const WEIGHT_GRADIENT_MIN_ROWS = 512;
+
 function batchMatMul(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
@@ -817,7 +822,7 @@ function batchMatMul(args: KernelArgs): TensorInfo {
   const plain = batch === 1 && !transposeA && !transposeB;
   const supported = a.dtype === 'float32' && b.dtype === 'float32' && a.shape.length >= 2 && b.shape.length >= 2;
   const sameBatch = tf.util.arraysEqual(a.shape.slice(0, -2), b.shape.slice(0, -2));
-  // Only batches need the SIMD kernel; a single transposed product runs on XNNPack after the transpose.
+  // Without the SIMD kernels a single transposed product still runs (transpose, then XNNPack); batches do not.
   if (plain || !supported || !sameBatch || (batch > 1 && simd === undefined)) {
     return stockFallback('BatchMatMul', args) as TensorInfo;
   }
@@ -834,6 +839,18 @@ function batchMatMul(args: KernelArgs): TensorInfo {
       for (let i = 0; i < batch; i++) transpose2D(src, i * rows * cols, rows, cols, dst, i * rows * cols);
       return out;
     };
+    if (batch === 1 && transposeA && !transposeB && simd !== undefined && rowsOf(a) >= WEIGHT_GRADIENT_MIN_ROWS) {
+      const out = s.make([...a.shape.slice(0, -2), colsOf(a), colsOf(b)]);
+      simd.exports.matMulTransposedA(
+        simd.pointer(a),
+        simd.pointer(b),
+        simd.pointer(out),
+        rowsOf(a),
+        colsOf(a),
+        colsOf(b),
+      );
+      return out;
+    }
     const left = untransposed(a, transposeA);
     const right = untransposed(b, transposeB);
     const m = transposeA ? colsOf(a) : rowsOf(a);
@@ -846,8 +863,8 @@ function batchMatMul(args: KernelArgs): TensorInfo {
       return s.reshape(s.run('BatchMatMul', { a: a3, b: b3 }, { transposeA: false, transposeB: false }), outShape);
     }
     const out = s.make(outShape);
-    const kernels = simd as SimdKernels; // batch > 1 here, so attached (checked above)
-    kernels.exports.batchMatMul(kernels.pointer(left), kernels.pointer(right), kernels.pointer(out), batch, m, k, n);
+    const batched = simd as SimdKernels; // batch > 1 here, so attached (checked above)
+    batched.exports.batchMatMul(batched.pointer(left), batched.pointer(right), batched.pointer(out), batch, m, k, n);
     return out;
   });
 }

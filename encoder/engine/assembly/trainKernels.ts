@@ -250,3 +250,84 @@ export function batchMatMul(a: usize, bm: usize, out: usize, batch: u32, m: u32,
     }
   }
 }
+
+// out [m, n] = x [k, m]^T dy [k, n]: a dense layer's weight gradient (x its input rows, dy its
+// output gradient, k the rows of the batch, often 4,096-16,384 tokens). XNNPack needs x transposed
+// in memory first and then streams k-long panels through cache for every output tile (about 6 GMAC/s
+// at k = 16,384); here k is cut into blocks of K_BLOCK rows, whose x and dy rows stay in L2 while
+// every 4 x 8 output tile accumulates over them, and x is read in place, untransposed.
+const K_BLOCK: u32 = 256;
+
+export function matMulTransposedA(x: usize, dy: usize, out: usize, k: u32, m: u32, n: u32): void {
+  const xRow = <usize>m << 2;
+  const dyRow = <usize>n << 2;
+  const outRow = <usize>n << 2;
+  memory.fill(out, 0, <usize>m * outRow);
+  const m4 = m & ~3;
+  const n8 = n & ~7;
+  for (let k0: u32 = 0; k0 < k; k0 += K_BLOCK) {
+    const k1 = min(k, k0 + K_BLOCK);
+    for (let i: u32 = 0; i < m4; i += 4) {
+      const o0 = out + <usize>i * outRow;
+      for (let j: u32 = 0; j < n8; j += 8) {
+        const o = o0 + (<usize>j << 2);
+        let c00 = v128.load(o);
+        let c01 = v128.load(o, 16);
+        let c10 = v128.load(o + outRow);
+        let c11 = v128.load(o + outRow, 16);
+        let c20 = v128.load(o + 2 * outRow);
+        let c21 = v128.load(o + 2 * outRow, 16);
+        let c30 = v128.load(o + 3 * outRow);
+        let c31 = v128.load(o + 3 * outRow, 16);
+        let xp = x + <usize>k0 * xRow + (<usize>i << 2);
+        let dp = dy + <usize>k0 * dyRow + (<usize>j << 2);
+        for (let kk = k0; kk < k1; kk++, xp += xRow, dp += dyRow) {
+          const b0 = v128.load(dp);
+          const b1 = v128.load(dp, 16);
+          const s0 = v128.load32_splat(xp);
+          const s1 = v128.load32_splat(xp, 4);
+          const s2 = v128.load32_splat(xp, 8);
+          const s3 = v128.load32_splat(xp, 12);
+          c00 = f32x4.add(c00, f32x4.mul(s0, b0));
+          c01 = f32x4.add(c01, f32x4.mul(s0, b1));
+          c10 = f32x4.add(c10, f32x4.mul(s1, b0));
+          c11 = f32x4.add(c11, f32x4.mul(s1, b1));
+          c20 = f32x4.add(c20, f32x4.mul(s2, b0));
+          c21 = f32x4.add(c21, f32x4.mul(s2, b1));
+          c30 = f32x4.add(c30, f32x4.mul(s3, b0));
+          c31 = f32x4.add(c31, f32x4.mul(s3, b1));
+        }
+        v128.store(o, c00);
+        v128.store(o, c01, 16);
+        v128.store(o + outRow, c10);
+        v128.store(o + outRow, c11, 16);
+        v128.store(o + 2 * outRow, c20);
+        v128.store(o + 2 * outRow, c21, 16);
+        v128.store(o + 3 * outRow, c30);
+        v128.store(o + 3 * outRow, c31, 16);
+      }
+      // Columns past the last multiple of 8, for these four rows.
+      for (let j = n8; j < n; j++) {
+        for (let r: u32 = 0; r < 4; r++) {
+          let c: f32 = 0;
+          for (let kk = k0; kk < k1; kk++) {
+            c += load<f32>(x + <usize>kk * xRow + (<usize>(i + r) << 2)) * load<f32>(dy + <usize>kk * dyRow + (<usize>j << 2));
+          }
+          const at = out + <usize>(i + r) * outRow + (<usize>j << 2);
+          store<f32>(at, load<f32>(at) + c);
+        }
+      }
+    }
+    // Rows past the last multiple of 4, every column.
+    for (let i = m4; i < m; i++) {
+      for (let j: u32 = 0; j < n; j++) {
+        let c: f32 = 0;
+        for (let kk = k0; kk < k1; kk++) {
+          c += load<f32>(x + <usize>kk * xRow + (<usize>i << 2)) * load<f32>(dy + <usize>kk * dyRow + (<usize>j << 2));
+        }
+        const at = out + <usize>i * outRow + (<usize>j << 2);
+        store<f32>(at, load<f32>(at) + c);
+      }
+    }
+  }
+}

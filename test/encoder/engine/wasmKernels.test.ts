@@ -2,7 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../encoder/engine/backend.js';
 import { simdKernelsFor } from '../../../encoder/engine/simdKernels.js';
-import { WASM_TRAINING_KERNELS, wasmKernelLimits } from '../../../encoder/engine/wasmKernels.js';
+import {
+  WASM_TRAINING_KERNELS,
+  WEIGHT_GRADIENT_MIN_ROWS,
+  wasmKernelLimits,
+} from '../../../encoder/engine/wasmKernels.js';
 
 type Fn = () => tf.Tensor | tf.Tensor[];
 
@@ -479,6 +483,34 @@ describe('BatchMatMul replacement matches cpu', () => {
       });
     }
   }
+
+  // x^T dy with at least WEIGHT_GRADIENT_MIN_ROWS rows runs matMulTransposedA: 4 x 8 tiles, a
+  // scalar tail of rows and of columns, and K blocks of 256 rows (the last one partial).
+  for (const [batch, k, m, n] of [
+    [[], 600, 37, 45],
+    [[1], WEIGHT_GRADIENT_MIN_ROWS, 64, 192],
+    [[], 1030, 3, 7],
+  ] as Array<[number[], number, number, number]>) {
+    it(`weight gradient x^T dy, batch [${batch}], k ${k}, ${m}x${n}`, async () => {
+      await expectMatchesCpu(() => tf.matMul(rnd([...batch, k, m], 56), rnd([...batch, k, n], 57), true, false));
+    });
+  }
+
+  it('matMulTransposedA itself, on tensors in the wasm heap, matches the cpu product', async () => {
+    await tf.setBackend('wasm');
+    const kernels = simdKernelsFor(tf.backend());
+    if (kernels === undefined) throw new Error('SIMD kernels not attached');
+    const [k, m, n] = [300, 9, 17];
+    const x = rnd([k, m], 58);
+    const dy = rnd([k, n], 59);
+    const out = tf.zeros([m, n]);
+    kernels.exports.matMulTransposedA(kernels.pointer(x), kernels.pointer(dy), kernels.pointer(out), k, m, n);
+    const got = Array.from(out.dataSync());
+    tf.dispose([x, dy, out]);
+    const [want] = await runOn('cpu', () => tf.matMul(rnd([k, m], 58), rnd([k, n], 59), true, false));
+    const scale = Math.max(1, ...want.map(Math.abs));
+    expect(Math.max(...got.map((g, i) => Math.abs(g - want[i])))).toBeLessThanOrEqual(1e-4 * scale);
+  });
 
   it('broadcast batch dimensions and the gradient of a batched product', async () => {
     await expectMatchesCpu(() => tf.matMul(rnd([1, 4, 5], 52), rnd([3, 5, 6], 53)));
