@@ -32,6 +32,8 @@ interface TrainKernelExports {
   ): void;
   batchMatMul(a: number, b: number, out: number, batch: number, m: number, k: number, n: number): void;
   matMulTransposedA(x: number, dy: number, out: number, k: number, m: number, n: number): void;
+  expVec(x: number, out: number, len: number): void;
+  erfVec(x: number, out: number, len: number): void;
   channelAffine(
     x: number,
     dy: number,

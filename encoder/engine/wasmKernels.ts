@@ -1031,6 +1031,25 @@ function fusedBatchNorm(args: KernelArgs): TensorInfo {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Exp, Erf: stock wasm computes them one element at a time (about 7 ns each); GELU (attention MLPs)
+// runs both on every hidden activation, forward and backward. The SIMD kernels use the cpu backend's
+// erf formula and a Cephes-style exp (relative error about 2e-7).
+// ---------------------------------------------------------------------------------------------
+function elementwise(name: 'Exp' | 'Erf', kernel: 'expVec' | 'erfVec'): KernelFn {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { x } = args.inputs as { x: TensorInfo };
+    const simd = simdKernelsFor(backend);
+    if (x.dtype !== 'float32' || simd === undefined) return stockFallback(name, args) as TensorInfo;
+    return scoped(backend, (s) => {
+      const out = s.make([...x.shape]);
+      simd.exports[kernel](simd.pointer(x), simd.pointer(out), tf.util.sizeFromShape(x.shape));
+      return out;
+    });
+  };
+}
+
 type KernelFn = (args: KernelArgs) => TensorInfo | TensorInfo[];
 
 /** The kernels this module provides, and why. */
@@ -1079,6 +1098,8 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ name: string; why: string; f
   { name: 'SplitV', why: 'as Slice (the qkv split of attention)', fn: splitV },
   { name: 'GatherV2', why: 'stock wasm Gather copies element by element (shifted windows)', fn: gatherV2 },
   { name: 'Equal', why: 'stock wasm Equal takes about 200 ns per element (max-reduction gradients)', fn: equal },
+  { name: 'Exp', why: 'stock wasm Exp is a scalar loop (GELU gradient, erf)', fn: elementwise('Exp', 'expVec') },
+  { name: 'Erf', why: 'stock wasm Erf is a scalar loop (GELU)', fn: elementwise('Erf', 'erfVec') },
   {
     name: 'BatchMatMul',
     why: 'stock wasm is fast only untransposed and unbatched; transposes in memory, batches on SIMD',

@@ -523,6 +523,46 @@ describe('BatchMatMul replacement matches cpu', () => {
   });
 });
 
+describe('Exp and Erf replacements match cpu', () => {
+  // Lengths with and without a scalar tail; values across the range GELU and erf's own exp(-x^2)
+  // see, plus the edges: 0, +-Infinity, NaN, past the float range.
+  const edges = [0, -0, 1, -1, 88, 89, -87, -88, -104, Infinity, -Infinity, Number.NaN];
+  for (const len of [1, 7, 4096]) {
+    it(`Exp and Erf of ${len} values`, async () => {
+      await expectMatchesCpu(() => tf.exp(tf.mul(rnd([len], 60), 6)), 1e-6);
+      await expectMatchesCpu(() => tf.erf(tf.mul(rnd([len], 61), 3)), 1e-6);
+    });
+  }
+
+  it('agrees elementwise in relative terms, and on the edges', async () => {
+    const xs = tf.tidy(() => tf.concat([tf.linspace(-20, 20, 4001), tf.tensor1d(edges)]));
+    const values = Array.from(xs.dataSync());
+    xs.dispose();
+    // exp: relative error; erf: absolute, since the cpu evaluates 1 - poly * e^(-x^2) in float64
+    // and the kernel in float32 (the formula's own error is 1.5e-7).
+    const bounds: Array<[typeof tf.exp, (w: number) => number]> = [
+      [tf.exp, (w) => 2e-6 * Math.abs(w)],
+      [tf.erf, () => 5e-7],
+    ];
+    for (const [op, bound] of bounds) {
+      const [want] = await runOn('cpu', () => op(tf.tensor1d(values)));
+      const [got] = await runOn('wasm', () => op(tf.tensor1d(values)));
+      got.forEach((g, i) => {
+        const w = want[i];
+        if (Number.isNaN(w) || !Number.isFinite(w)) expect(g).toBe(w);
+        else expect(Math.abs(g - w)).toBeLessThanOrEqual(bound(w) + 1e-38);
+      });
+    }
+  });
+
+  it('give GELU the same gradient as cpu', async () => {
+    await expectMatchesCpu(() => {
+      const x = tf.mul(rnd([64, 37], 62), 2);
+      return tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.mul(v, 0.5), tf.add(1, tf.erf(tf.div(v, Math.SQRT2))))))(x);
+    }, 1e-5);
+  });
+});
+
 describe('MaxPoolGrad replacement matches cpu', () => {
   it('runs 2x2 pools on the SIMD kernels, attached to the wasm backend', async () => {
     await tf.setBackend('wasm');
