@@ -193,11 +193,66 @@ function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
       false,
       'channelsLast',
     );
+    if (isPatchConv(info)) return patchBackpropFilter(s, xs, dys, info);
     const [n, ho, wo] = dys.shape;
     const rows = info.filterHeight * info.filterWidth * info.inChannels;
     if (rows * n * ho * wo <= wasmKernelLimits.im2colMaxElements) return backpropFilterIm2col(s, xs, dys, info);
     return backpropFilterViaConv(s, xs, dys, info);
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patch convolutions (kernel = stride, no padding, the kernels tile the input exactly: patch
+// embedding, Swin's patch merging) have no overlap, so both gradients are one matmul and a 4-D
+// transpose, with patches = x as [N*Ho*Wo, kh*kw*Ci] (row (n, i, j), column (a, b, ci)):
+//   dW = patches^T dy (matMulTransposedA), dx = patches laid back from dy W^T.
+// The general paths would build im2col element by element, or convolve a zero-inserted dy whose
+// entries are three quarters zeros at stride 2.
+// ---------------------------------------------------------------------------------------------
+function isPatchConv(info: tf.backend_util.Conv2DInfo): boolean {
+  const { padInfo: p } = info;
+  return (
+    info.filterHeight === info.strideHeight &&
+    info.filterWidth === info.strideWidth &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    p.top === 0 &&
+    p.left === 0 &&
+    p.bottom === 0 &&
+    p.right === 0 &&
+    info.inHeight === info.outHeight * info.strideHeight &&
+    info.inWidth === info.outWidth * info.strideWidth
+  );
+}
+
+/** [N, H, W, Ci] -> [N*Ho, Wo, kh, kw*Ci] grouping, as a 4-D view with kh and Wo swapped. */
+function patchRows(s: KernelScope, x: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize: n, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw, inChannels: ci } = info;
+  const patches = s.transpose(s.reshape(x, [n * ho, kh, wo, kw * ci]), [0, 2, 1, 3]);
+  return s.reshape(patches, [n * ho * wo, kh * kw * ci]);
+}
+
+function patchBackpropFilter(s: KernelScope, xs: TensorInfo, dys: TensorInfo, info: tf.backend_util.Conv2DInfo) {
+  const { batchSize: n, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw } = info;
+  const { inChannels: ci, outChannels: co } = info;
+  const dw = s.run(
+    'BatchMatMul',
+    { a: patchRows(s, xs, info), b: s.reshape(dys, [n * ho * wo, co]) },
+    { transposeA: true, transposeB: false },
+  );
+  return s.reshape(dw, [kh, kw, ci, co]);
+}
+
+function patchBackpropInput(s: KernelScope, dys: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo) {
+  const { batchSize: n, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw } = info;
+  const { inChannels: ci, outChannels: co, inHeight: h, inWidth: w } = info;
+  const rows = s.run(
+    'BatchMatMul',
+    { a: s.reshape(dys, [n * ho * wo, co]), b: s.reshape(filter, [kh * kw * ci, co]) },
+    { transposeA: false, transposeB: true },
+  );
+  const laid = s.transpose(s.reshape(rows, [n * ho, wo, kh, kw * ci]), [0, 2, 1, 3]);
+  return s.reshape(laid, [n, h, w, ci]);
 }
 
 /**
@@ -415,6 +470,10 @@ function conv2DBackpropInput(args: KernelArgs): TensorInfo {
       false,
       'channelsLast',
     );
+    if (isPatchConv(info)) {
+      const dx = patchBackpropInput(s, dys, filter, info);
+      return nchw ? s.transpose(dx, [0, 3, 1, 2]) : dx;
+    }
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth } = info;
     const u = zeroInsert(s, dys, sh, sw);
     const top = kh - 1 - info.padInfo.top;

@@ -59,6 +59,12 @@ describe('Conv2D gradients (Conv2DBackpropFilter / Conv2DBackpropInput) match cp
     ['s3 same k2', 3, 'same', [2, 10, 11, 2], [2, 2, 2, 3]],
     ['s1 same k2', 1, 'same', [2, 7, 6, 3], [2, 2, 3, 4]],
     ['s1 same k4', 1, 'same', [2, 6, 7, 2], [4, 4, 2, 3]],
+    // Patch convolutions (kernel = stride tiling the input: one matmul per gradient), and near misses.
+    ['patch k2 s2', 2, 'valid', [3, 8, 10, 5], [2, 2, 5, 6]],
+    ['patch k4 s4 (patch embedding)', 4, 'valid', [2, 8, 12, 3], [4, 4, 3, 7]],
+    ['patch k2 s2 same, even size (no padding)', 2, 'same', [2, 6, 4, 3], [2, 2, 3, 4]],
+    ['patch k2 s2, 512 patches (SIMD weight gradient)', 2, 'valid', [8, 16, 16, 4], [2, 2, 4, 8]],
+    ['k2 s2 valid, odd height (not a tiling)', 2, 'valid', [2, 9, 8, 3], [2, 2, 3, 4]],
     [
       's1 explicit',
       1,
