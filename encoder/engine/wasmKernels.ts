@@ -441,8 +441,84 @@ function flipSwapFilter(s: KernelScope, filter: TensorInfo): TensorInfo {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Strided Conv2DBackpropInput by phases. Input row h takes dy[i] w[a] exactly when h + pt = i*sh + a,
+// so the rows of one phase p = (h + pt) mod sh see only the taps a = p, p + sh, ...; each of the
+// sh*sw phases is a stride-1 correlation of dy with its sub-filter (flipped, in/out swapped), and
+// its output fills every sh-th row and sw-th column of dx. The zero-insertion form below would
+// spend 1 - 1/(sh*sw) of its work on inserted zeros (three quarters at stride 2).
+// ---------------------------------------------------------------------------------------------
+function phaseBackpropInput(
+  s: KernelScope,
+  dys: TensorInfo,
+  filter: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const [, ho, wo] = dys.shape;
+  const { top: pt, left: pl } = info.padInfo;
+  const dx = s.make([n, h, w, ci]);
+  const phases: Array<{ out: TensorInfo; ph: number; pw: number; hLo: number; wLo: number }> = [];
+  for (let ph = 0; ph < sh; ph++) {
+    for (let pw = 0; pw < sw; pw++) {
+      const kph = Math.ceil((kh - ph) / sh);
+      const kpw = Math.ceil((kw - pw) / sw);
+      // Phase rows h = sh*H + ph - pt inside the image, for H in [hLo, hHi]; likewise columns.
+      const hLo = Math.ceil((pt - ph) / sh);
+      const hHi = Math.floor((h - 1 + pt - ph) / sh);
+      const wLo = Math.ceil((pl - pw) / sw);
+      const wHi = Math.floor((w - 1 + pl - pw) / sw);
+      if (kph <= 0 || kpw <= 0 || hHi < hLo || wHi < wLo) continue; // no taps or no rows: dx stays 0
+      const sub = s.make([kph, kpw, ci, co]);
+      const subView = s.backend.typedArrayFromHeap(sub) as Float32Array;
+      const wView = s.backend.typedArrayFromHeap(filter) as Float32Array;
+      const tap = ci * co;
+      for (let m = 0; m < kph; m++) {
+        for (let q = 0; q < kpw; q++) {
+          const from = ((ph + sh * m) * kw + pw + sw * q) * tap;
+          subView.set(wView.subarray(from, from + tap), (m * kpw + q) * tap);
+        }
+      }
+      // Output H reads dy rows H - kph + 1 .. H: pad (or crop) dy so that output 0 is H = hLo.
+      const padded = s.cropNegative(dys, [
+        [0, 0],
+        [kph - 1 - hLo, hHi - (ho - 1)],
+        [kpw - 1 - wLo, wHi - (wo - 1)],
+        [0, 0],
+      ]);
+      const out = s.run('Conv2D', { x: padded.x, filter: flipSwapFilter(s, sub) }, {
+        strides: [1, 1],
+        pad: padded.pads,
+        dataFormat: 'NHWC',
+        dilations: [1, 1],
+      } as Attrs);
+      phases.push({ out, ph, pw, hLo, wLo });
+    }
+  }
+  // Views only after every allocation: a growing heap detaches older ones.
+  const { heap, at: dxAt } = heapView(s, dx);
+  heap.fill(0, dxAt, dxAt + n * h * w * ci);
+  for (const { out, ph, pw, hLo, wLo } of phases) {
+    const [, hp, wp] = out.shape;
+    const outAt = heapView(s, out).at;
+    for (let img = 0; img < n; img++) {
+      for (let o = 0; o < hp; o++) {
+        const row = sh * (hLo + o) + ph - pt;
+        for (let q = 0; q < wp; q++) {
+          const col = sw * (wLo + q) + pw - pl;
+          const src = outAt + ((img * hp + o) * wp + q) * ci;
+          heap.copyWithin(dxAt + ((img * h + row) * w + col) * ci, src, src + ci);
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Conv2DBackpropInput
-// dx = conv(zeroInsert(dy, stride), flip(W) with in/out swapped), stride 1, explicit padding.
+// dx = conv(dy, flip(W) with in/out swapped), stride 1, explicit padding; strided ones by phases
+// (above) unless they are patch convolutions (one matmul).
 // ---------------------------------------------------------------------------------------------
 function conv2DBackpropInput(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
@@ -475,6 +551,10 @@ function conv2DBackpropInput(args: KernelArgs): TensorInfo {
       return nchw ? s.transpose(dx, [0, 3, 1, 2]) : dx;
     }
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth } = info;
+    if (sh > 1 || sw > 1) {
+      const dx = phaseBackpropInput(s, dys, filter, info);
+      return nchw ? s.transpose(dx, [0, 3, 1, 2]) : dx;
+    }
     const u = zeroInsert(s, dys, sh, sw);
     const top = kh - 1 - info.padInfo.top;
     const left = kw - 1 - info.padInfo.left;

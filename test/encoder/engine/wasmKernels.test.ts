@@ -51,7 +51,9 @@ describe('wasm training kernels are registered', () => {
 });
 
 describe('Conv2D gradients (Conv2DBackpropFilter / Conv2DBackpropInput) match cpu', () => {
-  const cases: Array<[string, number, 'same' | 'valid' | tf.backend_util.ExplicitPadding, number[], number[]]> = [
+  const cases: Array<
+    [string, number | [number, number], 'same' | 'valid' | tf.backend_util.ExplicitPadding, number[], number[]]
+  > = [
     ['s1 same', 1, 'same', [2, 8, 9, 3], [3, 3, 3, 4]],
     ['s2 same', 2, 'same', [3, 9, 8, 2], [3, 3, 2, 5]],
     ['s2 valid', 2, 'valid', [2, 9, 9, 3], [3, 3, 3, 4]],
@@ -65,6 +67,10 @@ describe('Conv2D gradients (Conv2DBackpropFilter / Conv2DBackpropInput) match cp
     ['patch k2 s2 same, even size (no padding)', 2, 'same', [2, 6, 4, 3], [2, 2, 3, 4]],
     ['patch k2 s2, 512 patches (SIMD weight gradient)', 2, 'valid', [8, 16, 16, 4], [2, 2, 4, 8]],
     ['k2 s2 valid, odd height (not a tiling)', 2, 'valid', [2, 9, 8, 3], [2, 2, 3, 4]],
+    // Strided input gradients by phases: two taps per phase, unequal strides, a phase with no tap.
+    ['s2 same k4', 2, 'same', [2, 9, 8, 2], [4, 4, 2, 3]],
+    ['s(2,3) same k3', [2, 3], 'same', [2, 9, 10, 3], [3, 3, 3, 4]],
+    ['s4 valid k3', 4, 'valid', [2, 13, 12, 2], [3, 3, 2, 3]],
     [
       's1 explicit',
       1,
