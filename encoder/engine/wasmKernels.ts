@@ -196,7 +196,11 @@ function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
     if (isPatchConv(info)) return patchBackpropFilter(s, xs, dys, info);
     const [n, ho, wo] = dys.shape;
     const rows = info.filterHeight * info.filterWidth * info.inChannels;
-    if (rows * n * ho * wo <= wasmKernelLimits.im2colMaxElements) return backpropFilterIm2col(s, xs, dys, info);
+    if (rows * n * ho * wo <= wasmKernelLimits.im2colMaxElements) {
+      const strided = info.strideHeight > 1 || info.strideWidth > 1;
+      if (strided && simdKernelsFor(backend) !== undefined) return backpropFilterPatches(s, xs, dys, info);
+      return backpropFilterIm2col(s, xs, dys, info);
+    }
     return backpropFilterViaConv(s, xs, dys, info);
   });
 }
@@ -287,6 +291,59 @@ export function transpose2D(
       }
     }
   }
+}
+
+/**
+ * Strided convolutions: dW ([kh*kw*Ci, Co]) = patches^T dy, patches [N*Ho*Wo, kh*kw*Ci] built row by
+ * row from runs of Ci channels (contiguous in NHWC), 0 in the padding; the product is the SIMD
+ * weight-gradient kernel (BatchMatMul with transposeA). At stride > 1 the [taps, pixels] im2col below
+ * is built element by element, and its product streams long rows through XNNPack.
+ */
+function backpropFilterPatches(s: KernelScope, xs: TensorInfo, dys: TensorInfo, info: tf.backend_util.Conv2DInfo) {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { inChannels: ci, outChannels: co } = info;
+  const [n, h, w] = xs.shape;
+  const [, ho, wo] = dys.shape;
+  const { top: pt, left: pl } = info.padInfo;
+  const taps = kh * kw * ci;
+  const outPix = ho * wo;
+  const imagesPerChunk = Math.max(1, Math.floor(wasmKernelLimits.filterGradChunk / (outPix * co)));
+  let total: TensorInfo | undefined;
+  for (let n0 = 0; n0 < n; n0 += imagesPerChunk) {
+    const nc = Math.min(imagesPerChunk, n - n0);
+    const dyc = s.slice(dys, [n0, 0, 0, 0], [nc, ho, wo, co]);
+    const patches = s.make([nc * outPix, taps]);
+    // Views only after every allocation: a growing heap detaches older ones.
+    const { heap, at: patchesAt } = heapView(s, patches);
+    const xAt = heapView(s, xs).at;
+    for (let img = 0; img < nc; img++) {
+      for (let i = 0; i < ho; i++) {
+        for (let j = 0; j < wo; j++) {
+          const row = patchesAt + ((img * ho + i) * wo + j) * taps;
+          for (let a = 0; a < kh; a++) {
+            const hh = i * sh + a - pt;
+            for (let b = 0; b < kw; b++) {
+              const ww = j * sw + b - pl;
+              const to = row + (a * kw + b) * ci;
+              if (hh < 0 || hh >= h || ww < 0 || ww >= w) heap.fill(0, to, to + ci);
+              else {
+                const from = xAt + (((n0 + img) * h + hh) * w + ww) * ci;
+                heap.copyWithin(to, from, from + ci);
+              }
+            }
+          }
+        }
+      }
+    }
+    const part = s.run(
+      'BatchMatMul',
+      { a: patches, b: s.reshape(dyc, [nc * outPix, co]) },
+      { transposeA: true, transposeB: false },
+    );
+    s.release(patches);
+    total = total === undefined ? part : s.run('Add', { a: total, b: part });
+  }
+  return s.reshape(total as TensorInfo, [kh, kw, ci, co]);
 }
 
 /**

@@ -71,6 +71,7 @@ describe('Conv2D gradients (Conv2DBackpropFilter / Conv2DBackpropInput) match cp
     ['s2 same k4', 2, 'same', [2, 9, 8, 2], [4, 4, 2, 3]],
     ['s(2,3) same k3', [2, 3], 'same', [2, 9, 10, 3], [3, 3, 3, 4]],
     ['s4 valid k3', 4, 'valid', [2, 13, 12, 2], [3, 3, 2, 3]],
+    ['s2 same k3, 576 output pixels (SIMD filter gradient)', 2, 'same', [4, 24, 23, 4], [3, 3, 4, 8]],
     [
       's1 explicit',
       1,
