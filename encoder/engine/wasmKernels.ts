@@ -229,7 +229,11 @@ function isPatchConv(info: tf.backend_util.Conv2DInfo): boolean {
   );
 }
 
-/** [N, H, W, Ci] -> [N*Ho, Wo, kh, kw*Ci] grouping, as a 4-D view with kh and Wo swapped. */
+/**
+ * x [N, H, W, Ci] as patches [N*Ho*Wo, kh*kw*Ci] of a patch convolution: viewed as
+ * [N*Ho, kh, Wo, kw*Ci], one transpose swapping kh and Wo (cheaper than backpropFilterPatches'
+ * copies of Ci-float runs when Ci is small, as in a patch embedding of RGB pixels).
+ */
 function patchRows(s: KernelScope, x: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
   const { batchSize: n, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw, inChannels: ci } = info;
   const patches = s.transpose(s.reshape(x, [n * ho, kh, wo, kw * ci]), [0, 2, 1, 3]);
