@@ -258,6 +258,16 @@ export function batchMatMul(a: usize, bm: usize, out: usize, batch: u32, m: u32,
 // every 4 x 8 output tile accumulates over them, and x is read in place, untransposed.
 const K_BLOCK: u32 = 256;
 
+// out[i, j] += sum over rows k0 <= kk < k1 of x[kk, i] dy[kk, j]: matMulTransposedA's scalar tails.
+@inline function addScalarProduct(x: usize, dy: usize, out: usize, k0: u32, k1: u32, m: u32, n: u32, i: u32, j: u32): void {
+  let c: f32 = 0;
+  for (let kk = k0; kk < k1; kk++) {
+    c += load<f32>(x + ((<usize>kk * m + i) << 2)) * load<f32>(dy + ((<usize>kk * n + j) << 2));
+  }
+  const at = out + ((<usize>i * n + j) << 2);
+  store<f32>(at, load<f32>(at) + c);
+}
+
 export function matMulTransposedA(x: usize, dy: usize, out: usize, k: u32, m: u32, n: u32): void {
   const xRow = <usize>m << 2;
   const dyRow = <usize>n << 2;
@@ -308,26 +318,12 @@ export function matMulTransposedA(x: usize, dy: usize, out: usize, k: u32, m: u3
       }
       // Columns past the last multiple of 8, for these four rows.
       for (let j = n8; j < n; j++) {
-        for (let r: u32 = 0; r < 4; r++) {
-          let c: f32 = 0;
-          for (let kk = k0; kk < k1; kk++) {
-            c += load<f32>(x + <usize>kk * xRow + (<usize>(i + r) << 2)) * load<f32>(dy + <usize>kk * dyRow + (<usize>j << 2));
-          }
-          const at = out + <usize>(i + r) * outRow + (<usize>j << 2);
-          store<f32>(at, load<f32>(at) + c);
-        }
+        for (let r: u32 = 0; r < 4; r++) addScalarProduct(x, dy, out, k0, k1, m, n, i + r, j);
       }
     }
     // Rows past the last multiple of 4, every column.
     for (let i = m4; i < m; i++) {
-      for (let j: u32 = 0; j < n; j++) {
-        let c: f32 = 0;
-        for (let kk = k0; kk < k1; kk++) {
-          c += load<f32>(x + <usize>kk * xRow + (<usize>i << 2)) * load<f32>(dy + <usize>kk * dyRow + (<usize>j << 2));
-        }
-        const at = out + <usize>i * outRow + (<usize>j << 2);
-        store<f32>(at, load<f32>(at) + c);
-      }
+      for (let j: u32 = 0; j < n; j++) addScalarProduct(x, dy, out, k0, k1, m, n, i, j);
     }
   }
 }
