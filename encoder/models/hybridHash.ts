@@ -26,6 +26,11 @@ export interface HybridHashOptions {
   stemChannels: number;
   /** Stride-2 convs in the stem: the patch size is 2^stemStrides (2 -> 4 px patches, HybridHash's). */
   stemStrides: number;
+  /**
+   * Further stride-1 3x3 conv + BN + ReLU layers after each stem conv, at its resolution: a deeper
+   * stem gives attention better local features when training from scratch at 32 px.
+   */
+  stemDepth: number;
   /** Token width per stage; each stage after the first halves the grid with a stride-2 merging conv. */
   widths: number[];
   /** Transformer blocks per stage. */
@@ -49,6 +54,7 @@ export interface HybridHashOptions {
 export const HYBRID_HASH_DEFAULTS: Readonly<HybridHashOptions> = Object.freeze({
   stemChannels: 32,
   stemStrides: 2,
+  stemDepth: 0,
   // Three stages, as HybridHash has (8x8, 4x4 and 2x2 token grids at 32 px); widths rise gently so
   // that the parameters stay near the other 32 px defaults (1.2M; [64, 128, 256] would be 3.3M).
   widths: [64, 96, 128],
@@ -66,6 +72,7 @@ export function resolveHybridHashOptions(options: Record<string, unknown> | unde
   const resolved: HybridHashOptions = {
     stemChannels: numberOption(options, 'stemChannels', d.stemChannels, isPositiveInteger),
     stemStrides: numberOption(options, 'stemStrides', d.stemStrides, isPositiveInteger),
+    stemDepth: numberOption(options, 'stemDepth', d.stemDepth, (v) => Number.isInteger(v) && v >= 0),
     widths: integerListOption(options, 'widths', d.widths),
     depths: integerListOption(options, 'depths', d.depths),
     heads: integerListOption(options, 'heads', d.heads),
@@ -98,16 +105,20 @@ export function buildHybridHash(config: HashModelConfig): HashModel {
 
   const input = tf.input({ shape: [config.inputSize, config.inputSize, config.channels], name: 'image' });
 
-  // Stem: full-resolution 3x3 conv, then stride-2 convs down to 2^stemStrides-pixel patches.
-  let x = apply(conv('stem_conv0', o.stemChannels, 1), input);
-  x = apply(batchNormalization({ name: 'stem_bn0' }), x);
-  x = apply(tf.layers.reLU({ name: 'stem_relu0' }), x);
+  // Stem: full-resolution 3x3 conv, then stride-2 convs down to 2^stemStrides-pixel patches, each
+  // followed by stemDepth stride-1 convs.
+  const convBnRelu = (x: Symbolic, suffix: string, filters: number, strides: number) => {
+    const y = apply(conv(`stem_conv${suffix}`, filters, strides), x);
+    const normed = apply(batchNormalization({ name: `stem_bn${suffix}` }), y);
+    return apply(tf.layers.reLU({ name: `stem_relu${suffix}` }), normed);
+  };
+  let x = input;
   let side = config.inputSize;
-  for (let i = 1; i <= o.stemStrides; i++) {
-    x = apply(conv(`stem_conv${i}`, o.widths[0], 2), x);
-    side = Math.ceil(side / 2);
-    x = apply(batchNormalization({ name: `stem_bn${i}` }), x);
-    x = apply(tf.layers.reLU({ name: `stem_relu${i}` }), x);
+  for (let i = 0; i <= o.stemStrides; i++) {
+    const filters = i === 0 ? o.stemChannels : o.widths[0];
+    x = convBnRelu(x, `${i}`, filters, i === 0 ? 1 : 2);
+    if (i > 0) side = Math.ceil(side / 2);
+    for (let d = 1; d <= o.stemDepth; d++) x = convBnRelu(x, `${i}_${d}`, filters, 1);
   }
 
   for (let s = 0; s < o.widths.length; s++) {

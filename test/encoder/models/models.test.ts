@@ -89,6 +89,23 @@ describe('createModel', () => {
     ]);
   });
 
+  it('hybridHash stemDepth adds stride-1 convs at each stem resolution and keeps the stride-2 path', () => {
+    const deep = createModel({ ...base, architecture: 'hybridHash', options: { ...smallHybrid, stemDepth: 2 } });
+    const sides = ['stem_conv0_1', 'stem_conv0_2', 'stem_conv1_1', 'stem_conv2_2'].map(
+      (name) => deep.net.getLayer(name).outputShape,
+    );
+    expect(sides).toEqual([
+      [null, 32, 32, 8],
+      [null, 32, 32, 8],
+      [null, 16, 16, 16],
+      [null, 8, 8, 16],
+    ]);
+    const shallow = createModel({ ...base, architecture: 'hybridHash', options: smallHybrid });
+    const stemConvs = (m: typeof deep) => m.net.layers.filter((l) => l.name.startsWith('stem_conv')).length;
+    expect([stemConvs(shallow), stemConvs(deep)]).toEqual([3, 9]);
+    expect(() => resolveHybridHashOptions({ stemDepth: -1 })).toThrow();
+  });
+
   it('hybridHash with NesT-style block-local attention builds and runs', () => {
     const model = createModel({
       ...base,
