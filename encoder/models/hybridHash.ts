@@ -31,6 +31,16 @@ export interface HybridHashOptions {
    * stem gives attention better local features when training from scratch at 32 px.
    */
   stemDepth: number;
+  /**
+   * Filters of each downsampling stem step, one per stride (the last is the first stage's width);
+   * default: widths[0] at every step.
+   */
+  stemWidths: number[];
+  /**
+   * Downsample in the stem with a stride-1 conv then a 2x2 max-pool (ResNet-9 / airbench style: four
+   * times the conv positions of a stride-2 conv, at full resolution) instead of a stride-2 conv.
+   */
+  stemPool: boolean;
   /** Token width per stage; each stage after the first halves the grid with a stride-2 merging conv. */
   widths: number[];
   /** Transformer blocks per stage. */
@@ -55,6 +65,8 @@ export const HYBRID_HASH_DEFAULTS: Readonly<HybridHashOptions> = Object.freeze({
   stemChannels: 32,
   stemStrides: 2,
   stemDepth: 0,
+  stemWidths: [],
+  stemPool: false,
   // Three stages, as HybridHash has (8x8, 4x4 and 2x2 token grids at 32 px); widths rise gently so
   // that the parameters stay near the other 32 px defaults (1.2M; [64, 128, 256] would be 3.3M).
   widths: [64, 96, 128],
@@ -73,6 +85,8 @@ export function resolveHybridHashOptions(options: Record<string, unknown> | unde
     stemChannels: numberOption(options, 'stemChannels', d.stemChannels, isPositiveInteger),
     stemStrides: numberOption(options, 'stemStrides', d.stemStrides, isPositiveInteger),
     stemDepth: numberOption(options, 'stemDepth', d.stemDepth, (v) => Number.isInteger(v) && v >= 0),
+    stemWidths: options?.stemWidths === undefined ? [] : integerListOption(options, 'stemWidths', []),
+    stemPool: booleanOption(options, 'stemPool', d.stemPool),
     widths: integerListOption(options, 'widths', d.widths),
     depths: integerListOption(options, 'depths', d.depths),
     heads: integerListOption(options, 'heads', d.heads),
@@ -82,6 +96,12 @@ export function resolveHybridHashOptions(options: Record<string, unknown> | unde
     positionEmbedding: booleanOption(options, 'positionEmbedding', d.positionEmbedding),
     outputActivation: outputActivationOption(options),
   };
+  if (resolved.stemWidths.length === 0) resolved.stemWidths = Array(resolved.stemStrides).fill(resolved.widths[0]);
+  if (resolved.stemWidths.length !== resolved.stemStrides || resolved.stemWidths.at(-1) !== resolved.widths[0]) {
+    throw new RangeError(
+      `hybridHash: stemWidths needs one entry per stem stride (${resolved.stemStrides}), the last equal to widths[0] (${resolved.widths[0]})`,
+    );
+  }
   const stages = resolved.widths.length;
   if (resolved.depths.length !== stages || resolved.heads.length !== stages) {
     throw new RangeError(`hybridHash: widths, depths and heads need one entry per stage (${stages})`);
@@ -105,20 +125,23 @@ export function buildHybridHash(config: HashModelConfig): HashModel {
 
   const input = tf.input({ shape: [config.inputSize, config.inputSize, config.channels], name: 'image' });
 
-  // Stem: full-resolution 3x3 conv, then stride-2 convs down to 2^stemStrides-pixel patches, each
-  // followed by stemDepth stride-1 convs.
-  const convBnRelu = (x: Symbolic, suffix: string, filters: number, strides: number) => {
-    const y = apply(conv(`stem_conv${suffix}`, filters, strides), x);
+  // Stem: full-resolution 3x3 conv, then stemStrides downsampling steps (a stride-2 conv, or a conv and
+  // a max-pool) down to 2^stemStrides-pixel patches, each followed by stemDepth stride-1 convs.
+  const convBnRelu = (x: Symbolic, suffix: string, filters: number, downsample: 'none' | 'stride' | 'pool') => {
+    let y = apply(conv(`stem_conv${suffix}`, filters, downsample === 'stride' ? 2 : 1), x);
+    if (downsample === 'pool') {
+      y = apply(tf.layers.maxPooling2d({ name: `stem_pool${suffix}`, poolSize: 2, strides: 2, padding: 'same' }), y);
+    }
     const normed = apply(batchNormalization({ name: `stem_bn${suffix}` }), y);
     return apply(tf.layers.reLU({ name: `stem_relu${suffix}` }), normed);
   };
   let x = input;
   let side = config.inputSize;
   for (let i = 0; i <= o.stemStrides; i++) {
-    const filters = i === 0 ? o.stemChannels : o.widths[0];
-    x = convBnRelu(x, `${i}`, filters, i === 0 ? 1 : 2);
+    const filters = i === 0 ? o.stemChannels : o.stemWidths[i - 1];
+    x = convBnRelu(x, `${i}`, filters, i === 0 ? 'none' : o.stemPool ? 'pool' : 'stride');
     if (i > 0) side = Math.ceil(side / 2);
-    for (let d = 1; d <= o.stemDepth; d++) x = convBnRelu(x, `${i}_${d}`, filters, 1);
+    for (let d = 1; d <= o.stemDepth; d++) x = convBnRelu(x, `${i}_${d}`, filters, 'none');
   }
 
   for (let s = 0; s < o.widths.length; s++) {

@@ -50,6 +50,16 @@ describe('hybridHash export', () => {
     await expectParity('hybridHash', { ...small, depths: [2, 1], blockSize: 4, stemStrides: 1 }, 16, 1);
   });
 
+  it('pooled stem with its own widths and extra convs, odd input size (same-padded pools)', async () => {
+    const exported = await expectParity(
+      'hybridHash',
+      { ...small, stemPool: true, stemWidths: [6, 8], stemDepth: 1 },
+      15,
+    );
+    const ops = decodeModel(exported.onnx).graph!.node!.map((n) => n.opType);
+    expect(ops.filter((op) => op === 'MaxPool')).toHaveLength(2);
+  });
+
   it('without interaction and position embedding, linear outputs, odd input size', async () => {
     await expectParity(
       'hybridHash',

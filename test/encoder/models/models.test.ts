@@ -106,6 +106,22 @@ describe('createModel', () => {
     expect(() => resolveHybridHashOptions({ stemDepth: -1 })).toThrow();
   });
 
+  it('hybridHash stemPool downsamples with max-pools through the stemWidths', () => {
+    const pooled = createModel({
+      ...base,
+      architecture: 'hybridHash',
+      options: { ...smallHybrid, stemPool: true, stemWidths: [12, 16] },
+    });
+    expect(['stem_pool1', 'stem_pool2', 'stage1_to_tokens'].map((n) => pooled.net.getLayer(n).outputShape)).toEqual([
+      [null, 16, 16, 12],
+      [null, 8, 8, 16],
+      [null, 64, 16],
+    ]);
+    expect(pooled.net.getLayer('stem_conv1').outputShape).toEqual([null, 32, 32, 12]);
+    expect(() => resolveHybridHashOptions({ ...smallHybrid, stemWidths: [12, 12] })).toThrow(RangeError);
+    expect(() => resolveHybridHashOptions({ ...smallHybrid, stemWidths: [16] })).toThrow(RangeError);
+  });
+
   it('hybridHash with NesT-style block-local attention builds and runs', () => {
     const model = createModel({
       ...base,
