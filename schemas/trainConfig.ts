@@ -55,6 +55,11 @@ export const TrainConfig = z
         epochs: z.number().int().min(1).default(30),
         batchSize: z.number().int().min(1).default(128),
         learningRate: z.number().positive().default(1e-3),
+        /**
+         * Decoupled weight decay (AdamW) on the weights of rank >= 2, per unit learning rate; absent
+         * or 0 is plain Adam. Optional without a default so that earlier runs' saved settings still match.
+         */
+        weightDecay: z.number().min(0).max(1).optional(),
         /** Cosine decay of the learning rate to this fraction of its start by the last epoch. */
         finalLearningRateFraction: z.number().min(0).max(1).default(0.05),
         seed: z.number().int().min(0).default(0),

@@ -54,6 +54,8 @@ export interface DataParallelOptions {
   loss: { name: string; context: LossContext };
   /** Adam's initial learning rate (step() sets the rate of each step). */
   learningRate: number;
+  /** Decoupled weight decay (AdamW, encoder/train/optimizer.ts); default 0, plain Adam. */
+  weightDecay?: number;
   /**
    * Optional module URL (e.g. pathToFileURL(...).href, or a data: URL) that each worker imports after
    * selecting its backend and before building the model. Its `setup` (or default) export is called
@@ -97,6 +99,7 @@ export interface WorkerData {
   model: HashModelConfig;
   loss: { name: string; context: LossContext };
   learningRate: number;
+  weightDecay: number;
   setup?: string;
 }
 
@@ -226,6 +229,7 @@ export class DataParallelTrainer {
         model: options.model,
         loss: options.loss,
         learningRate: options.learningRate,
+        weightDecay: options.weightDecay ?? 0,
         ...(options.setup === undefined ? {} : { setup: options.setup }),
       };
       const worker = startTsWorker(new URL('./dataParallelWorker.ts', import.meta.url), { workerData });

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createLoss, registerLoss } from '../losses/index.js';
 import { createModel, registerArchitecture } from '../models/index.js';
 import { predictOutputs } from '../train/encode.js';
+import { createOptimizer } from '../train/optimizer.js';
 import { selectBackend } from './backend.js';
 import type { NamedValues, WorkerData, WorkerReply, WorkerRequest } from './dataParallel.js';
 
@@ -36,7 +37,7 @@ async function init() {
   if (loss.unsharedState && data.replicas > 1) {
     throw new Error(`loss ${loss.name} keeps state the replicas cannot share; train it with one worker`);
   }
-  const optimizer = tf.train.adam(data.learningRate);
+  const optimizer = createOptimizer(data.learningRate, data.weightDecay);
   return { model, loss, optimizer };
 }
 
@@ -172,7 +173,7 @@ async function restore(r: Replica, msg: Extract<WorkerRequest, { type: 'restore'
     const state = msg.optimizer.map((o) => ({ name: o.name, tensor: tf.tensor(o.values, o.shape) }));
     // setWeights replaces the moment variables with copies; drop the old ones first.
     r.optimizer.dispose();
-    r.optimizer = tf.train.adam(data.learningRate);
+    r.optimizer = createOptimizer(data.learningRate, data.weightDecay);
     await r.optimizer.setWeights(state);
     tf.dispose(state.map((s) => s.tensor));
     replayAdamPowers(r.optimizer, r.optimizer.iterations);

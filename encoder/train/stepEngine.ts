@@ -10,6 +10,7 @@ import type { HashLoss, LossContext } from '../losses/types.js';
 import type { HashModel } from '../models/types.js';
 import type { NamedTensor } from './checkpoint.js';
 import { type BatchEncoder, inThreadEncoder } from './encode.js';
+import { createOptimizer } from './optimizer.js';
 
 export interface StepEngine {
   readonly workers: number;
@@ -37,8 +38,9 @@ class InProcessEngine implements StepEngine {
     private readonly model: HashModel,
     private readonly loss: HashLoss,
     learningRate: number,
+    weightDecay: number,
   ) {
-    this.optimizer = tf.train.adam(learningRate);
+    this.optimizer = createOptimizer(learningRate, weightDecay);
   }
 
   async step(batch: Batch, learningRate: number): Promise<number> {
@@ -98,8 +100,16 @@ class DataParallelEngine implements StepEngine {
     model: HashModel,
     loss: { name: string; context: LossContext },
     learningRate: number,
+    weightDecay: number,
   ): Promise<DataParallelEngine> {
-    const trainer = await DataParallelTrainer.create({ workers, backend, model: model.config, loss, learningRate });
+    const trainer = await DataParallelTrainer.create({
+      workers,
+      backend,
+      model: model.config,
+      loss,
+      learningRate,
+      weightDecay,
+    });
     // Replicas are built from the same config and seed; make them equal to this model exactly.
     await trainer.restore({
       weights: toValues(namedWeights(model)),
@@ -150,13 +160,17 @@ export async function createStepEngine(options: {
   loss: HashLoss;
   lossSpec: { name: string; context: LossContext };
   learningRate: number;
+  /** Decoupled weight decay (AdamW); 0 for plain Adam. */
+  weightDecay?: number;
 }): Promise<StepEngine> {
-  if (options.workers <= 1) return new InProcessEngine(options.model, options.loss, options.learningRate);
+  const weightDecay = options.weightDecay ?? 0;
+  if (options.workers <= 1) return new InProcessEngine(options.model, options.loss, options.learningRate, weightDecay);
   return DataParallelEngine.create(
     options.workers,
     options.backend,
     options.model,
     options.lossSpec,
     options.learningRate,
+    weightDecay,
   );
 }

@@ -164,6 +164,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     loss,
     lossSpec: { name: config.loss.name, context: lossContext },
     learningRate: training.learningRate,
+    ...(training.weightDecay === undefined ? {} : { weightDecay: training.weightDecay }),
   });
   log(`training on ${engine.workers} core${engine.workers > 1 ? 's (data-parallel worker replicas)' : ''}`);
   let state: TrainerState = { epoch: 0, step: 0, bestEpoch: 0, bestValidationMap: -1, history: [] };

@@ -13,6 +13,7 @@ import { createLoss } from '../../../encoder/losses/index.js';
 import { createModel } from '../../../encoder/models/index.js';
 import type { HashModelConfig } from '../../../encoder/models/types.js';
 import { mulberry32 } from '../../../encoder/random.js';
+import { createOptimizer } from '../../../encoder/train/optimizer.js';
 
 const SIDE = 8;
 const CHANNELS = 3;
@@ -287,6 +288,39 @@ describe('DataParallelTrainer', () => {
       loss.dispose?.();
     }
     await expect(one.step(batches[0], 1e-2)).rejects.toThrow(/disposed/);
+  });
+});
+
+describe('DataParallelTrainer with decoupled weight decay', () => {
+  it('one replica matches the in-process AdamW step exactly, restored or not; the decay changes the weights', async () => {
+    await selectBackend('cpu');
+    const decayed = await create({ workers: 1, weightDecay: 0.1 });
+    const plain = await create({ workers: 1 });
+    const model = createModel(tiny);
+    const optimizer = createOptimizer(1e-2, 0.1);
+    const loss = createLoss(lossSpec.name, lossSpec.context);
+    const batches = [0, 1, 2].map((s) => syntheticBatch(8, 300 + s));
+    try {
+      for (const batch of batches) {
+        const value = await decayed.step(batch, 5e-3);
+        expect(value).toBe(referenceStep(model.net, optimizer, loss, batch, 5e-3));
+        await plain.step(batch, 5e-3);
+      }
+      const end = await decayed.snapshot();
+      expectIdentical(end.weights, netValues(model.net));
+      expect(maxAbsDiff(end.weights, (await plain.snapshot()).weights)).toBeGreaterThan(0);
+      // A restored replica keeps decaying: one more step equals the reference's.
+      await decayed.restore(end);
+      const extra = syntheticBatch(8, 400);
+      expect(await decayed.step(extra, 5e-3)).toBe(referenceStep(model.net, optimizer, loss, extra, 5e-3));
+      expectIdentical((await decayed.snapshot()).weights, netValues(model.net));
+    } finally {
+      await decayed.dispose();
+      await plain.dispose();
+      model.net.dispose();
+      optimizer.dispose();
+      loss.dispose?.();
+    }
   });
 });
 

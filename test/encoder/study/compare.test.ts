@@ -185,6 +185,11 @@ describe('edgehash compare', () => {
       '- 32 bits: best DAH (mAP@ALL 42.50). DAH leads the best other method, CNN + CSQ, by 2.50 points.',
     );
     expect(page.endsWith('## Notes\n\nDAH trails because of X.\n\nSecond paragraph.\n\n')).toBe(true);
+    expect(page).toContain('learning rate 0.005 (cosine), seed 0');
+    await writeFile(file, JSON.stringify({ ...study, training: { ...study.training, weightDecay: 0.05 } }));
+    expect(resultsMarkdown(await loadStudy(file), [], new Map())).toContain(
+      'learning rate 0.005 (cosine), weight decay 0.05 (AdamW), seed 0',
+    );
     await writeFile(file, JSON.stringify({ ...study, subject: 'nope' }));
     await expect(loadStudy(file)).rejects.toThrow(/subject: subject must be the id of one of the methods/);
   });
