@@ -17,11 +17,24 @@ describe('AdamW (decoupled weight decay)', () => {
   });
 
   it("takes Adam's step, then shrinks the rank >= 2 weights by 1 - lr * wd at this step's rate; rank 1 is not decayed", () => {
-    const kernel = tf.variable(tf.tensor2d([[0.5, -1.0], [2.0, 0.25]]), true, 'opt_test_kernel');
+    const kernel = tf.variable(
+      tf.tensor2d([
+        [0.5, -1.0],
+        [2.0, 0.25],
+      ]),
+      true,
+      'opt_test_kernel',
+    );
     const bias = tf.variable(tf.tensor1d([1.0, -2.0]), true, 'opt_test_bias');
     const kernelRef = tf.variable(kernel.clone(), true, 'opt_test_kernel_ref');
     const biasRef = tf.variable(bias.clone(), true, 'opt_test_bias_ref');
-    const grads = [tf.tensor2d([[0.1, -0.2], [0.0, 0.3]]), tf.tensor1d([0.5, -0.5])];
+    const grads = [
+      tf.tensor2d([
+        [0.1, -0.2],
+        [0.0, 0.3],
+      ]),
+      tf.tensor1d([0.5, -0.5]),
+    ];
     const adamW = new AdamW(0.1, 0.5);
     const adam = tf.train.adam(0.1);
     for (const lr of [0.1, 0.04]) {
@@ -36,7 +49,10 @@ describe('AdamW (decoupled weight decay)', () => {
         { name: biasRef.name, tensor: grads[1] },
       ]);
       const keep = 1 - lr * 0.5;
-      values(kernel).forEach((v, i) => expect(v).toBeCloseTo(values(kernelRef)[i] * keep, 6));
+      const expected = values(kernelRef).map((v) => v * keep);
+      values(kernel).forEach((v, i) => {
+        expect(v).toBeCloseTo(expected[i], 6);
+      });
       // Rescale the reference so the next step starts from the same kernel.
       kernelRef.assign(kernel);
       expect(values(bias)).toEqual(values(biasRef));
