@@ -77,6 +77,8 @@ export interface TrainerSnapshot {
   weights: NamedValues[];
   /** Adam's getWeights(): iterations, first moments, second moments. */
   optimizer: NamedValues[];
+  /** The loss's state across batches (encoder/losses/lossState.ts); empty for a loss without any. */
+  loss: NamedValues[];
 }
 
 export interface DataParallelBatch {
@@ -120,7 +122,7 @@ export type WorkerRequest =
   | { id: number; type: 'epochEnd'; epoch: number }
   | { id: number; type: 'encode'; x: Float32Array; size: number }
   | { id: number; type: 'snapshot' }
-  | { id: number; type: 'restore'; weights: NamedValues[]; optimizer?: NamedValues[] };
+  | { id: number; type: 'restore'; weights: NamedValues[]; optimizer?: NamedValues[]; loss?: NamedValues[] };
 
 /** @internal */
 export type WorkerReply =
@@ -387,13 +389,13 @@ export class DataParallelTrainer {
     return this.serial(async () => {
       const r = this.replicas[replica];
       if (r === undefined) throw new RangeError(`replica ${replica} does not exist (workers: ${this.replicas.length})`);
-      const { weights, optimizer } = await r.request<Ok<'snapshot'>>({ type: 'snapshot' });
-      return { weights, optimizer };
+      const { weights, optimizer, loss } = await r.request<Ok<'snapshot'>>({ type: 'snapshot' });
+      return { weights, optimizer, loss };
     });
   }
 
-  /** Loads weights (and, when given, optimizer state) into every replica, e.g. to resume. */
-  restore(state: { weights: NamedValues[]; optimizer?: NamedValues[] }): Promise<void> {
+  /** Loads weights (and, when given, optimizer and loss state) into every replica, e.g. to resume. */
+  restore(state: { weights: NamedValues[]; optimizer?: NamedValues[]; loss?: NamedValues[] }): Promise<void> {
     return this.serial(async () => {
       const results = await Promise.allSettled(
         this.replicas.map((r) =>
@@ -401,6 +403,7 @@ export class DataParallelTrainer {
             type: 'restore',
             weights: state.weights,
             ...(state.optimizer === undefined ? {} : { optimizer: state.optimizer }),
+            ...(state.loss === undefined ? {} : { loss: state.loss }),
           }),
         ),
       );

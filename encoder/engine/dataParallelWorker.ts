@@ -6,9 +6,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { createLoss, registerLoss } from '../losses/index.js';
+import { loadLossState, saveLossState } from '../losses/lossState.js';
 import { createModel, registerArchitecture } from '../models/index.js';
 import { predictOutputs } from '../train/encode.js';
-import { createOptimizer } from '../train/optimizer.js';
+import { createOptimizer, replayAdamPowers } from '../train/optimizer.js';
 import { selectBackend } from './backend.js';
 import type { NamedValues, WorkerData, WorkerReply, WorkerRequest } from './dataParallel.js';
 
@@ -132,7 +133,7 @@ async function snapshot(r: Replica) {
   const optimizer = await Promise.all(
     (await r.optimizer.getWeights()).map(({ name, tensor }) => toValues(name, tensor)),
   );
-  return { weights, optimizer };
+  return { weights, optimizer, loss: await saveLossState(r.loss) };
 }
 
 async function restore(r: Replica, msg: Extract<WorkerRequest, { type: 'restore' }>): Promise<void> {
@@ -178,31 +179,7 @@ async function restore(r: Replica, msg: Extract<WorkerRequest, { type: 'restore'
     tf.dispose(state.map((s) => s.tensor));
     replayAdamPowers(r.optimizer, r.optimizer.iterations);
   }
-}
-
-/**
- * Adam.setWeights() sets beta^(t+1) with pow(), while training reaches it by t float32 multiplications;
- * the two differ in the last bits, so a resumed run would drift from the original. Replays the
- * multiplications instead, which makes restore-then-step bit-identical to the uninterrupted run.
- * (Touches Adam's private accBeta1/accBeta2; skipped if a tfjs version has no such fields.)
- */
-function replayAdamPowers(optimizer: tf.Optimizer, iterations: number): void {
-  const adam = optimizer as unknown as {
-    beta1?: number;
-    beta2?: number;
-    accBeta1?: tf.Variable;
-    accBeta2?: tf.Variable;
-  };
-  for (const [beta, acc] of [
-    [adam.beta1, adam.accBeta1],
-    [adam.beta2, adam.accBeta2],
-  ] as const) {
-    if (typeof beta !== 'number' || acc === undefined) continue;
-    const b = Math.fround(beta);
-    let value = b;
-    for (let t = 0; t < iterations; t++) value = Math.fround(value * b);
-    tf.tidy(() => acc.assign(tf.scalar(value)));
-  }
+  if (msg.loss !== undefined) loadLossState(r.loss, msg.loss);
 }
 
 const ready = init();
@@ -244,7 +221,9 @@ port.on('message', async (msg: WorkerRequest) => {
         break;
       case 'snapshot': {
         const state = await snapshot(r);
-        const buffers = [...state.weights, ...state.optimizer].map((w) => w.values.buffer as ArrayBuffer);
+        const buffers = [...state.weights, ...state.optimizer, ...state.loss].map(
+          (w) => w.values.buffer as ArrayBuffer,
+        );
         post({ id: msg.id, ok: true, type: 'snapshot', ...state }, buffers);
         break;
       }

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../random.js';
 import { MemoryBank, pairSimilarity } from './memoryBank.js';
 import { numberOption } from './options.js';
-import type { HashLoss, LossContext } from './types.js';
+import type { HashLoss, LossContext, NamedArray } from './types.js';
 
 /** {0, 1} similarity to {1, -r}, r = #similar / #dissimilar. */
 function signedSimilarity(s01: tf.Tensor2D): tf.Tensor2D {
@@ -84,6 +84,24 @@ export class AdshLoss implements HashLoss {
         v[row * bits + k] = q.q[row * bits + k] + 2 * t > 0 ? -1 : 1;
       }
     }
+  }
+
+  saveState(): NamedArray[] {
+    const n = this.bank.size;
+    return [{ name: 'adsh/databaseCodes', shape: [n, this.ctx.bits], values: this.databaseCodes }];
+  }
+
+  /** After the bank's loadState: one database code per bank row. */
+  loadState(entries: readonly NamedArray[]): void {
+    const codes = entries.find((e) => e.name === 'adsh/databaseCodes');
+    if (codes === undefined) throw new Error('adsh state: adsh/databaseCodes is missing');
+    const needed = this.bank.size * this.ctx.bits;
+    if (codes.values.length !== needed) {
+      throw new RangeError(
+        `adsh state: ${codes.values.length} database code values, the bank's ${this.bank.size} rows need ${needed}`,
+      );
+    }
+    this.v = Float32Array.from(codes.values);
   }
 
   private sampleRows(n: number, epoch: number): Int32Array {

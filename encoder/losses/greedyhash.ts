@@ -3,8 +3,7 @@
 //   CE(W b, y) + alpha * mean(| |u| - 1 |^3).
 // The classifier W is part of the loss and trained with the network (the trainer's optimizer updates
 // every trainable variable; data-parallel replicas average its gradients with the model's, see
-// `variables`). Checkpoints keep the network only; W is relearned after a resume, which costs a few
-// hundred steps.
+// `variables`). Checkpoints keep W with the loss's state (lossState.ts).
 import * as tf from '@tensorflow/tfjs';
 import { numberOption } from './options.js';
 import type { HashLoss, LossContext } from './types.js';

@@ -2,6 +2,7 @@
 // pairwise losses (DPSH, DSH, DAH) compare a batch against the whole bank, as DeepHash-pytorch does.
 // Host memory, not a tf variable: rows change every step and tfjs has no cheap in-place row update.
 import * as tf from '@tensorflow/tfjs';
+import type { NamedArray } from './types.js';
 
 /** Rows of a bank as host arrays: dataset indices, [n, bits] outputs, [n, numClasses] labels. */
 export interface BankRows {
@@ -115,6 +116,53 @@ export class MemoryBank {
       outputs: tf.tensor2d(outputs, [rows.length, this.bits]),
       labels: tf.tensor2d(labels, [rows.length, this.numClasses]),
     };
+  }
+
+  /**
+   * The bank for a checkpoint, rows in order: dataset indices (exact in float32 below 2^24), outputs,
+   * labels and written flags.
+   */
+  saveState(): NamedArray[] {
+    const n = this.size;
+    const indices = new Float32Array(n);
+    for (const [index, row] of this.rowOf) indices[row] = index;
+    return [
+      { name: 'bank/indices', shape: [n], values: indices },
+      { name: 'bank/outputs', shape: [n, this.bits], values: this.outputs.slice(0, n * this.bits) },
+      { name: 'bank/labels', shape: [n, this.numClasses], values: this.labels.slice(0, n * this.numClasses) },
+      { name: 'bank/written', shape: [n], values: Float32Array.from(this.written.subarray(0, n)) },
+    ];
+  }
+
+  /** Replaces the bank with one saveState() wrote; checks the shapes first, so a bad state changes nothing. */
+  loadState(entries: readonly NamedArray[]): void {
+    const find = (name: string) => {
+      const entry = entries.find((e) => e.name === name);
+      if (entry === undefined) throw new Error(`memory bank state: ${name} is missing`);
+      return entry;
+    };
+    const [indices, outputs, labels, written] = ['indices', 'outputs', 'labels', 'written'].map((k) =>
+      find(`bank/${k}`),
+    );
+    const n = indices.values.length;
+    if (
+      outputs.values.length !== n * this.bits ||
+      labels.values.length !== n * this.numClasses ||
+      written.values.length !== n
+    ) {
+      throw new RangeError(
+        `memory bank state: ${n} rows need ${n * this.bits} outputs (${this.bits} bits) and ${n * this.numClasses} labels, ` +
+          `got ${outputs.values.length} and ${labels.values.length}`,
+      );
+    }
+    this.rowOf = new Map(Array.from(indices.values, (index, row) => [index, row]));
+    this.outputs = new Float32Array(Math.max(n, 1) * this.bits);
+    this.outputs.set(outputs.values);
+    this.labels = new Float32Array(Math.max(n, 1) * this.numClasses);
+    this.labels.set(labels.values);
+    this.written = new Uint8Array(Math.max(n, 1));
+    this.written.set(written.values);
+    this.unwritten = n - this.written.reduce((sum, w) => sum + w, 0);
   }
 
   private copyRows(rows: ArrayLike<number>): { outputs: Float32Array; labels: Float32Array } {

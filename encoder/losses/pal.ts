@@ -8,7 +8,7 @@ import { AdshLoss } from './adsh.js';
 import { DpnLoss } from './dpn.js';
 import type { MemoryBank } from './memoryBank.js';
 import { numberOption } from './options.js';
-import type { HashLoss, LossContext } from './types.js';
+import type { HashLoss, LossContext, NamedArray } from './types.js';
 
 export class PalLoss implements HashLoss {
   readonly name = 'pal';
@@ -37,6 +37,14 @@ export class PalLoss implements HashLoss {
 
   onEpochEnd(epoch: number): void {
     this.asymmetric.onEpochEnd(epoch);
+  }
+
+  saveState(): NamedArray[] {
+    return this.asymmetric.saveState();
+  }
+
+  loadState(entries: readonly NamedArray[]): void {
+    this.asymmetric.loadState(entries);
   }
 
   dispose(): void {

@@ -21,7 +21,21 @@ export interface HashLoss {
   readonly variables?: readonly tf.Variable[];
   /** optional: called after each epoch (e.g. to update state) */
   onEpochEnd?(epoch: number): void;
+  /**
+   * State beyond the bank that a checkpoint must keep for an exact resume (ADSH's learned database
+   * codes); the bank itself is saved by lossState.ts. What onEpochEnd derives from the epoch number
+   * alone (HashNet's beta) needs no saving: a resume replays it.
+   */
+  saveState?(): NamedArray[];
+  loadState?(entries: readonly NamedArray[]): void;
   dispose?(): void;
+}
+
+/** One named float32 host array with its shape: a piece of a loss's state in a checkpoint. */
+export interface NamedArray {
+  name: string;
+  shape: number[];
+  values: Float32Array;
 }
 
 export interface LossContext {

@@ -3,6 +3,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import type { NamedArray } from '../losses/types.js';
 
 /** A tensor with its name, as tf.Optimizer.getWeights() returns them. */
 export type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -18,12 +19,16 @@ interface CheckpointFile<State> {
   state: State;
   weights: TensorEntry[];
   optimizer: TensorEntry[];
+  /** The loss's state across batches (encoder/losses/lossState.ts); absent in older checkpoints. */
+  loss?: TensorEntry[];
 }
 
 export interface Checkpoint<State> {
   state: State;
   weights: tf.Tensor[];
   optimizer: NamedTensor[];
+  /** Empty when the checkpoint holds no loss state. */
+  loss: NamedArray[];
 }
 
 async function pack(named: NamedTensor[], start: number): Promise<{ entries: TensorEntry[]; chunks: Float32Array[] }> {
@@ -44,6 +49,7 @@ export async function saveCheckpoint<State>(
   net: tf.LayersModel,
   optimizerWeights: NamedTensor[],
   state: State,
+  lossState: readonly NamedArray[] = [],
 ): Promise<void> {
   const weights = await pack(
     net.weights.map((w) => ({ name: w.originalName, tensor: w.read() })),
@@ -51,13 +57,20 @@ export async function saveCheckpoint<State>(
   );
   const total = weights.chunks.reduce((s, c) => s + c.length, 0);
   const optimizerState = await pack(optimizerWeights, total);
+  let offset = total + optimizerState.chunks.reduce((s, c) => s + c.length, 0);
+  const loss = lossState.map(({ name, shape, values }) => {
+    const entry = { name, shape, offset };
+    offset += values.length;
+    return entry;
+  });
   const file: CheckpointFile<State> = {
     format: 'edgehash-checkpoint-1',
     state,
     weights: weights.entries,
     optimizer: optimizerState.entries,
+    ...(loss.length > 0 ? { loss } : {}),
   };
-  const chunks = [...weights.chunks, ...optimizerState.chunks];
+  const chunks = [...weights.chunks, ...optimizerState.chunks, ...lossState.map((e) => e.values)];
   const values = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
   let at = 0;
   for (const chunk of chunks) {
@@ -78,14 +91,13 @@ export async function loadCheckpoint<State>(dir: string): Promise<Checkpoint<Sta
   if (file.format !== 'edgehash-checkpoint-1') throw new Error(`${dir}: not an edgehash checkpoint`);
   const bytes = await readFile(path.join(dir, 'values.f32'));
   const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  const read = (e: TensorEntry) => {
-    const size = e.shape.reduce((a, b) => a * b, 1);
-    return tf.tensor(values.slice(e.offset, e.offset + size), e.shape);
-  };
+  const slice = (e: TensorEntry) => values.slice(e.offset, e.offset + e.shape.reduce((a, b) => a * b, 1));
+  const read = (e: TensorEntry) => tf.tensor(slice(e), e.shape);
   return {
     state: file.state,
     weights: file.weights.map(read),
     optimizer: file.optimizer.map((e) => ({ name: e.name, tensor: read(e) })),
+    loss: (file.loss ?? []).map((e) => ({ name: e.name, shape: e.shape, values: slice(e) })),
   };
 }
 

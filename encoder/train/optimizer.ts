@@ -39,3 +39,28 @@ export class AdamW extends tf.AdamOptimizer {
 export function createOptimizer(learningRate: number, weightDecay = 0): tf.AdamOptimizer {
   return weightDecay > 0 ? new AdamW(learningRate, weightDecay) : tf.train.adam(learningRate);
 }
+
+/**
+ * Adam.setWeights() sets beta^(t+1) with pow(), while training reaches it by t float32 multiplications;
+ * the two differ in the last bits, so a resumed run would drift from the original. Replays the
+ * multiplications instead, which makes restore-then-step bit-identical to the uninterrupted run.
+ * (Touches Adam's private accBeta1/accBeta2; skipped if a tfjs version has no such fields.)
+ */
+export function replayAdamPowers(optimizer: tf.Optimizer, iterations: number): void {
+  const adam = optimizer as unknown as {
+    beta1?: number;
+    beta2?: number;
+    accBeta1?: tf.Variable;
+    accBeta2?: tf.Variable;
+  };
+  for (const [beta, acc] of [
+    [adam.beta1, adam.accBeta1],
+    [adam.beta2, adam.accBeta2],
+  ] as const) {
+    if (typeof beta !== 'number' || acc === undefined) continue;
+    const b = Math.fround(beta);
+    let value = b;
+    for (let t = 0; t < iterations; t++) value = Math.fround(value * b);
+    tf.tidy(() => acc.assign(tf.scalar(value)));
+  }
+}

@@ -6,20 +6,28 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/batches.js';
 import type { BackendPreference } from '../engine/backend.js';
 import { DataParallelTrainer, type NamedValues } from '../engine/dataParallel.js';
-import type { HashLoss, LossContext } from '../losses/types.js';
+import { loadLossState, saveLossState } from '../losses/lossState.js';
+import type { HashLoss, LossContext, NamedArray } from '../losses/types.js';
 import type { HashModel } from '../models/types.js';
 import type { NamedTensor } from './checkpoint.js';
 import { type BatchEncoder, inThreadEncoder } from './encode.js';
-import { createOptimizer } from './optimizer.js';
+import { createOptimizer, replayAdamPowers } from './optimizer.js';
+
+/** What a checkpoint keeps of the engine besides the model: Adam's state and the loss's. */
+export interface EngineState {
+  optimizer: NamedTensor[];
+  /** encoder/losses/lossState.ts; empty for a loss without state across batches. */
+  loss: NamedArray[];
+}
 
 export interface StepEngine {
   readonly workers: number;
   /** One optimizer step on the batch at this learning rate; returns the batch loss. */
   step(batch: Batch, learningRate: number): Promise<number>;
-  /** Brings the main thread's model up to date and returns the optimizer state (caller disposes). */
-  sync(): Promise<NamedTensor[]>;
-  /** Loads weights (already in the main model) and optimizer state into the engine. */
-  restore(optimizer: NamedTensor[]): Promise<void>;
+  /** Brings the main thread's model up to date and returns the optimizer and loss state (caller disposes). */
+  sync(): Promise<EngineState>;
+  /** Loads weights (already in the main model), optimizer state and loss state into the engine. */
+  restore(state: EngineState): Promise<void>;
   /**
    * Encodes with the main thread's model as it is now (after sync() or loading a checkpoint): in this
    * thread, or on the replicas after loading that model's weights into them.
@@ -60,8 +68,9 @@ class InProcessEngine implements StepEngine {
     return value;
   }
 
-  async sync(): Promise<NamedTensor[]> {
-    return (await this.optimizer.getWeights()).map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
+  async sync(): Promise<EngineState> {
+    const optimizer = (await this.optimizer.getWeights()).map(({ name, tensor }) => ({ name, tensor: tensor.clone() }));
+    return { optimizer, loss: await saveLossState(this.loss) };
   }
 
   async epochEnd(epoch: number): Promise<void> {
@@ -72,8 +81,10 @@ class InProcessEngine implements StepEngine {
     return inThreadEncoder(this.model);
   }
 
-  async restore(optimizer: NamedTensor[]): Promise<void> {
-    await this.optimizer.setWeights(optimizer);
+  async restore(state: EngineState): Promise<void> {
+    await this.optimizer.setWeights(state.optimizer);
+    replayAdamPowers(this.optimizer, this.optimizer.iterations);
+    loadLossState(this.loss, state.loss);
   }
 
   async dispose(): Promise<void> {
@@ -125,17 +136,20 @@ class DataParallelEngine implements StepEngine {
     return this.trainer.step(batch, learningRate);
   }
 
-  async sync(): Promise<NamedTensor[]> {
+  async sync(): Promise<EngineState> {
     const snapshot = await this.trainer.snapshot(0);
     const weights = snapshot.weights.map((w) => tf.tensor(w.values, w.shape));
     this.model.net.setWeights(weights);
     tf.dispose(weights);
-    return snapshot.optimizer.map((o) => ({ name: o.name, tensor: tf.tensor(o.values, o.shape) }));
+    return {
+      optimizer: snapshot.optimizer.map((o) => ({ name: o.name, tensor: tf.tensor(o.values, o.shape) })),
+      loss: snapshot.loss,
+    };
   }
 
-  async restore(optimizer: NamedTensor[]): Promise<void> {
+  async restore(state: EngineState): Promise<void> {
     const weights = namedWeights(this.model);
-    await this.trainer.restore({ weights: toValues(weights), optimizer: toValues(optimizer) });
+    await this.trainer.restore({ weights: toValues(weights), optimizer: toValues(state.optimizer), loss: state.loss });
   }
 
   epochEnd(epoch: number): Promise<void> {

@@ -181,10 +181,12 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   if (resumeFrom) {
     const checkpoint = await loadCheckpoint<TrainerState>(resumeFrom);
     restoreWeights(model.net, checkpoint.weights, resumeFrom);
-    await engine.restore(checkpoint.optimizer);
+    await engine.restore({ optimizer: checkpoint.optimizer, loss: checkpoint.loss });
     state = checkpoint.state;
-    // Epoch schedules (HashNet's beta) pick up where they were; a bank starts empty again.
-    await engine.epochEnd(state.epoch);
+    // A loss with saved state (bank, database codes, classifier) has it back as it was after that
+    // epoch's end; one without replays its epoch schedule (HashNet's beta). Checkpoints from before
+    // loss state was saved also replay, and their bank starts empty again.
+    if (checkpoint.loss.length === 0) await engine.epochEnd(state.epoch);
     log(`resumed from ${resumeFrom} (epoch ${state.epoch})`);
   }
 
@@ -220,7 +222,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       progress.update(seen, `loss ${(lossSum / lossCount).toFixed(4)}`);
     }
     await engine.epochEnd(epoch);
-    const optimizerState = await engine.sync();
+    const engineState = await engine.sync();
     const imagesPerSecond = progress.imagesPerSecond;
     state.epoch = epoch;
     const entry: TrainerState['history'][number] = {
@@ -240,15 +242,16 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     if (entry.validationMap !== undefined && entry.validationMap > state.bestValidationMap) {
       state.bestValidationMap = entry.validationMap;
       state.bestEpoch = epoch;
-      await saveCheckpoint(bestCheckpointDir(config), model.net, optimizerState, state);
+      await saveCheckpoint(bestCheckpointDir(config), model.net, engineState.optimizer, state, engineState.loss);
     }
     await saveCheckpoint(
       path.join(checkpointsDir(config), `epoch-${String(epoch).padStart(4, '0')}`),
       model.net,
-      optimizerState,
+      engineState.optimizer,
       state,
+      engineState.loss,
     );
-    tf.dispose(optimizerState.map((o) => o.tensor));
+    tf.dispose(engineState.optimizer.map((o) => o.tensor));
     log(
       `epoch ${epoch}: loss ${entry.loss.toFixed(4)}, ${imagesPerSecond.toFixed(0)} img/s, ` +
         `${entry.seconds.toFixed(0)} s${entry.validationMap === undefined ? '' : `, validation mAP ${entry.validationMap.toFixed(4)}`}`,

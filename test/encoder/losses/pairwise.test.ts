@@ -16,6 +16,7 @@ import {
   PalLoss,
   straightThroughSign,
 } from '../../../encoder/losses/index.js';
+import { loadLossState, saveLossState } from '../../../encoder/losses/lossState.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -227,5 +228,61 @@ describe('every registered loss', () => {
     z.assign(tf.sub(z, tf.mul(g, 0.01 / Math.max(tf.max(tf.abs(g)).dataSync()[0], 1e-12))));
     expect(value(f())).toBeLessThan(before);
     loss.dispose?.();
+  });
+});
+
+describe('loss state for checkpoints', () => {
+  const bits = 8;
+  const numClasses = 3;
+  const labelsOf = (n: number, shift: number) =>
+    tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: n }, (_, i) => (i + shift) % numClasses),
+        'int32',
+      ),
+      numClasses,
+    ) as tf.Tensor2D;
+  const outputs = (n: number, seed: number) =>
+    tf.tanh(tf.randomNormal([n, bits], 0, 0.8, 'float32', seed)) as tf.Tensor2D;
+  const range = (from: number, n: number) => Int32Array.from({ length: n }, (_, i) => from + i);
+
+  it.each(listLosses())(
+    '%s: a fresh loss loaded with the saved state scores the next batch exactly as the original',
+    async (name) => {
+      const original = createLoss(name, { bits, numClasses, seed: 7 });
+      original.compute(outputs(12, 1), labelsOf(12, 0), range(0, 12));
+      original.onEpochEnd?.(1);
+      // Move trainable loss variables (GreedyHash's classifier) away from their seeded initialisation.
+      for (const v of original.variables ?? []) v.assign(tf.add(v, 0.5));
+      const saved = await saveLossState(original);
+      const restored = createLoss(name, { bits, numClasses, seed: 7 });
+      loadLossState(restored, saved);
+      const next = [outputs(6, 2), labelsOf(6, 1), range(12, 6)] as const;
+      expect(value(restored.compute(...next))).toBe(value(original.compute(...next)));
+      const hasState = original.bank !== undefined || (original.variables ?? []).length > 0;
+      expect(saved.length > 0).toBe(hasState);
+      if (!hasState) {
+        expect(() => loadLossState(restored, [{ name: 'x', shape: [1], values: Float32Array.of(1) }])).toThrow(
+          /keeps no state/,
+        );
+        return;
+      }
+      // Without the state, a fresh loss scores the batch differently (the test can fail).
+      const fresh = createLoss(name, { bits, numClasses, seed: 7 });
+      expect(value(fresh.compute(...next))).not.toBe(
+        value(original.compute(outputs(6, 2), labelsOf(6, 1), range(12, 6))),
+      );
+    },
+  );
+
+  it('refuses a bank state of the wrong width, naming the arrays, and leaves the bank as it was', async () => {
+    const adsh = new AdshLoss(ctx({ gamma: 1 }));
+    const { u, labels, indices } = batch();
+    adsh.compute(u, labels, indices);
+    const saved = await saveLossState(adsh);
+    const wide = new AdshLoss({ bits: 4, numClasses: 2, seed: 1 });
+    expect(() => loadLossState(wide, saved)).toThrow(/memory bank state: 2 rows need 8 outputs \(4 bits\)/);
+    expect(wide.bank.size).toBe(0);
+    expect(() => loadLossState(new AdshLoss(ctx({})), saved.slice(0, 4))).toThrow(/adsh\/databaseCodes is missing/);
   });
 });
