@@ -167,6 +167,10 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     ...(training.weightDecay === undefined ? {} : { weightDecay: training.weightDecay }),
   });
   log(`training on ${engine.workers} core${engine.workers > 1 ? 's (data-parallel worker replicas)' : ''}`);
+  log(
+    `optimizer: ${training.weightDecay ? `AdamW, weight decay ${training.weightDecay}` : 'Adam'}, ` +
+      `learning rate ${training.learningRate} with cosine decay to ${training.finalLearningRateFraction} of it`,
+  );
   let state: TrainerState = { epoch: 0, step: 0, bestEpoch: 0, bestValidationMap: -1, history: [] };
   if (config.model.pretrained) {
     const report = await loadPretrained(model.net, config.model.pretrained);
