@@ -41,7 +41,7 @@
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { BankRows } from '../losses/memoryBank.js';
-import type { LossContext } from '../losses/types.js';
+import type { LossContext, NamedArray } from '../losses/types.js';
 import type { HashModelConfig } from '../models/types.js';
 import { startTsWorker } from '../workers/tsWorker.js';
 import type { BackendPreference } from './backend.js';
@@ -65,12 +65,8 @@ export interface DataParallelOptions {
   setup?: string;
 }
 
-/** One named float32 tensor. */
-export interface NamedValues {
-  name: string;
-  shape: number[];
-  values: Float32Array;
-}
+/** One named float32 tensor as host values (the loss-state type, shared). */
+export type NamedValues = NamedArray;
 
 export interface TrainerSnapshot {
   /** All model weights incl. BatchNorm moving statistics, in net.weights order (names: originalName). */

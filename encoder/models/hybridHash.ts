@@ -85,7 +85,7 @@ export function resolveHybridHashOptions(options: Record<string, unknown> | unde
     stemChannels: numberOption(options, 'stemChannels', d.stemChannels, isPositiveInteger),
     stemStrides: numberOption(options, 'stemStrides', d.stemStrides, isPositiveInteger),
     stemDepth: numberOption(options, 'stemDepth', d.stemDepth, (v) => Number.isInteger(v) && v >= 0),
-    stemWidths: options?.stemWidths === undefined ? [] : integerListOption(options, 'stemWidths', []),
+    stemWidths: integerListOption(options, 'stemWidths', d.stemWidths),
     stemPool: booleanOption(options, 'stemPool', d.stemPool),
     widths: integerListOption(options, 'widths', d.widths),
     depths: integerListOption(options, 'depths', d.depths),

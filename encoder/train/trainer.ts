@@ -164,7 +164,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     loss,
     lossSpec: { name: config.loss.name, context: lossContext },
     learningRate: training.learningRate,
-    ...(training.weightDecay === undefined ? {} : { weightDecay: training.weightDecay }),
+    weightDecay: training.weightDecay ?? 0,
   });
   log(`training on ${engine.workers} core${engine.workers > 1 ? 's (data-parallel worker replicas)' : ''}`);
   log(
