@@ -31,17 +31,15 @@ export interface Checkpoint<State> {
   loss: NamedArray[];
 }
 
-async function pack(named: NamedTensor[], start: number): Promise<{ entries: TensorEntry[]; chunks: Float32Array[] }> {
-  const entries: TensorEntry[] = [];
-  const chunks: Float32Array[] = [];
-  let offset = start;
-  for (const { name, tensor } of named) {
-    const data = (await tensor.data()) as Float32Array;
-    entries.push({ name, shape: tensor.shape, offset });
-    chunks.push(Float32Array.from(data));
-    offset += data.length;
-  }
-  return { entries, chunks };
+/** Host copies of named tensors (read back asynchronously: a GPU backend has no synchronous readback). */
+async function toHost(named: NamedTensor[]): Promise<NamedArray[]> {
+  return Promise.all(
+    named.map(async ({ name, tensor }) => ({
+      name,
+      shape: [...tensor.shape],
+      values: Float32Array.from((await tensor.data()) as Float32Array),
+    })),
+  );
 }
 
 export async function saveCheckpoint<State>(
@@ -51,31 +49,32 @@ export async function saveCheckpoint<State>(
   state: State,
   lossState: readonly NamedArray[] = [],
 ): Promise<void> {
-  const weights = await pack(
-    net.weights.map((w) => ({ name: w.originalName, tensor: w.read() })),
-    0,
+  const groups = [
+    await toHost(net.weights.map((w) => ({ name: w.originalName, tensor: w.read() }))),
+    await toHost(optimizerWeights),
+    lossState,
+  ];
+  // One values.f32 holds every array back to back; each entry records where its array starts.
+  let offset = 0;
+  const [weights, optimizer, loss] = groups.map((arrays) =>
+    arrays.map(({ name, shape, values }) => {
+      const entry = { name, shape, offset };
+      offset += values.length;
+      return entry;
+    }),
   );
-  const total = weights.chunks.reduce((s, c) => s + c.length, 0);
-  const optimizerState = await pack(optimizerWeights, total);
-  let offset = total + optimizerState.chunks.reduce((s, c) => s + c.length, 0);
-  const loss = lossState.map(({ name, shape, values }) => {
-    const entry = { name, shape, offset };
-    offset += values.length;
-    return entry;
-  });
   const file: CheckpointFile<State> = {
     format: 'edgehash-checkpoint-1',
     state,
-    weights: weights.entries,
-    optimizer: optimizerState.entries,
+    weights,
+    optimizer,
     ...(loss.length > 0 ? { loss } : {}),
   };
-  const chunks = [...weights.chunks, ...optimizerState.chunks, ...lossState.map((e) => e.values)];
-  const values = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
+  const values = new Float32Array(offset);
   let at = 0;
-  for (const chunk of chunks) {
-    values.set(chunk, at);
-    at += chunk.length;
+  for (const array of groups.flat()) {
+    values.set(array.values, at);
+    at += array.values.length;
   }
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
