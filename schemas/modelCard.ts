@@ -54,6 +54,11 @@ export const ModelCard = z
       name: z.string().min(1),
       /** Code bit i is 1 when output[i] > 0 (schemas/codeTable.ts packCodes). */
       binarize: z.literal('sign'),
+      /**
+       * The graph outputs the mean of the network on the image and on its mirror image. A record of how
+       * the model hashes: runtimes feed the image alone either way.
+       */
+      testTimeFlip: z.boolean().default(false),
     }),
     training: z
       .object({

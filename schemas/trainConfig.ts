@@ -36,6 +36,12 @@ export const TrainConfig = z
       architecture: z.string().min(1),
       bits: z.number().int().min(8).max(MAX_BITS).multipleOf(8),
       options: z.record(z.string(), z.unknown()).default({}),
+      /**
+       * Hash an image by the mean of the network's outputs on it and on its mirror image (validation,
+       * evaluation and the exported ONNX graph alike). Optional without a default so that earlier runs'
+       * saved settings still match.
+       */
+      testTimeFlip: z.boolean().optional(),
       /** Initialise from a pretrained file (.safetensors or .onnx); see docs/pretrained.md. */
       pretrained: z
         .object({

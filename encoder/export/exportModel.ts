@@ -16,7 +16,11 @@ export interface ExportedModel {
 }
 
 export function exportHashModel(model: HashModel): ExportedModel {
-  const graph = convertLayersModel(model.net, { inputName: ONNX_INPUT_NAME, outputName: ONNX_OUTPUT_NAME });
+  const graph = convertLayersModel(model.net, {
+    inputName: ONNX_INPUT_NAME,
+    outputName: ONNX_OUTPUT_NAME,
+    testTimeFlip: model.config.testTimeFlip,
+  });
   return {
     onnx: encodeModel(graph.toModel(model.config.architecture)),
     inputName: ONNX_INPUT_NAME,

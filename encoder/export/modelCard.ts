@@ -49,7 +49,7 @@ export function buildModelCard(source: ModelCardSource): ModelCard {
       resize: source.resize ?? 'fill',
       normalization: { scale: TRAINING_PIXEL_SCALE, mean: source.normalization.mean, std: source.normalization.std },
     },
-    output: { name: source.onnx.outputName, binarize: 'sign' },
+    output: { name: source.onnx.outputName, binarize: 'sign', testTimeFlip: config.testTimeFlip ?? false },
     ...(source.training ? { training: source.training } : {}),
     created: (source.created ?? new Date()).toISOString(),
   });

@@ -67,6 +67,27 @@ export interface ConvertOptions {
   outputName: string;
   /** Name of the symbolic batch dimension. */
   batchDim?: string;
+  /**
+   * Output the mean of the model on each image and on its mirror image (the width axis reversed): the
+   * graph runs the model once on the batch and its mirrors stacked, then averages the two halves.
+   */
+  testTimeFlip?: boolean;
+}
+
+/** [N, H, W, C] -> [2N, H, W, C]: the batch, then the same images mirrored left to right. */
+function withMirrors(graph: OnnxGraph, input: string, width: number): string {
+  const reversed = graph.int64s(
+    'mirror_columns',
+    Array.from({ length: width }, (_, i) => width - 1 - i),
+  );
+  const mirrored = graph.op('Gather', [input, reversed], { axis: 2 }, 'mirrored');
+  return graph.op('Concat', [input, mirrored], { axis: 0 }, 'with_mirrors');
+}
+
+/** [2N, ...rest] -> [N, ...rest]: the mean of each image's output and its mirror's. */
+function meanOverMirrors(graph: OnnxGraph, output: string, rest: readonly number[]): string {
+  const pairs = graph.op('Reshape', [output, graph.int64s('mirror_pairs_shape', [2, -1, ...rest])], {}, 'mirror_pairs');
+  return graph.op('ReduceMean', [pairs], { axes: [0], keepdims: 0 }, 'mirror_mean');
 }
 
 /** Converts a single-input, single-output LayersModel; the graph maps [N, ...input] to [N, ...output]. */
@@ -134,8 +155,9 @@ export function convertLayersModel(net: tf.LayersModel, options: ConvertOptions)
     const className = layer.getClassName();
     if (className === 'InputLayer') {
       const dims: Dim[] = outputSymbolic.shape.map((d, i) => (i === 0 ? batch : (d as number)));
+      const input = graph.input(options.inputName, dims);
       values.set(outputSymbolic.id, {
-        name: graph.input(options.inputName, dims),
+        name: options.testTimeFlip ? withMirrors(graph, input, outputSymbolic.shape[2] as number) : input,
         shape: outputSymbolic.shape,
         layout: 'channelsLast',
       });
@@ -156,10 +178,11 @@ export function convertLayersModel(net: tf.LayersModel, options: ConvertOptions)
   }
 
   const result = ctx.channelsLast(values.get(outputTensor.id)!);
+  const rest = outputTensor.shape.slice(1) as number[];
   graph.output(
     options.outputName,
-    outputTensor.shape.map((d, i) => (i === 0 ? batch : (d as number))),
-    result.name,
+    [batch, ...rest],
+    options.testTimeFlip ? meanOverMirrors(graph, result.name, rest) : result.name,
   );
   return graph;
 }

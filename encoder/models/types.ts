@@ -9,6 +9,11 @@ export interface HashModelConfig {
   /** architecture-specific options */
   options?: Record<string, unknown>;
   seed?: number;
+  /**
+   * Test-time flip: the hash output is the mean of the network's outputs on the image and on its mirror
+   * image, so an image and its mirror get one code. Evaluation and export both apply it.
+   */
+  testTimeFlip?: boolean;
 }
 
 export interface HashModel {

@@ -10,7 +10,7 @@ import { loadLossState, saveLossState } from '../losses/lossState.js';
 import type { HashLoss, LossContext, NamedArray } from '../losses/types.js';
 import type { HashModel } from '../models/types.js';
 import type { NamedTensor } from './checkpoint.js';
-import { type BatchEncoder, inThreadEncoder } from './encode.js';
+import { type BatchEncoder, hashEncoder, inThreadEncoder } from './encode.js';
 import { createOptimizer, replayAdamPowers } from './optimizer.js';
 
 /** What a checkpoint keeps of the engine besides the model: Adam's state and the loss's. */
@@ -159,7 +159,7 @@ class DataParallelEngine implements StepEngine {
   async encoder(): Promise<BatchEncoder> {
     // All weights, BatchNorm moving statistics included, so every replica encodes as this model does.
     await this.trainer.restore({ weights: toValues(namedWeights(this.model)) });
-    return (batch) => this.trainer.encode(batch.x, batch.size);
+    return hashEncoder(this.model.config, (batch) => this.trainer.encode(batch.x, batch.size));
   }
 
   dispose(): Promise<void> {

@@ -87,6 +87,7 @@ export async function prepareRun(config: TrainConfig) {
     numClasses: dataset.classNames.length,
     options: config.model.options,
     seed: config.training.seed,
+    testTimeFlip: config.model.testTimeFlip,
   });
   // Input statistics of the training images; recorded with the model for export.
   const normalization = computeNormalization(dataset, split.train);

@@ -21,9 +21,9 @@ export interface SmallModel {
 export function randomizedModel(
   architecture: string,
   options: Record<string, unknown>,
-  { bits = 16, inputSize = 16, channels = 3, seed = 1 } = {},
+  { bits = 16, inputSize = 16, channels = 3, seed = 1, testTimeFlip = false } = {},
 ): HashModel {
-  const model = createModel({ architecture, bits, inputSize, channels, numClasses: 4, options, seed });
+  const model = createModel({ architecture, bits, inputSize, channels, numClasses: 4, options, seed, testTimeFlip });
   const random = mulberry32(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   model.net.setWeights(
