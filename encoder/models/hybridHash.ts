@@ -41,6 +41,11 @@ export interface HybridHashOptions {
    * times the conv positions of a stride-2 conv, at full resolution) instead of a stride-2 conv.
    */
   stemPool: boolean;
+  /**
+   * Add each stem step's input to the output of its stemDepth stride-1 convs (a residual block, as in
+   * ResNet-9 / airbench): deeper stems keep a short path for the gradient.
+   */
+  stemResidual: boolean;
   /** Token width per stage; each stage after the first halves the grid with a stride-2 merging conv. */
   widths: number[];
   /** Transformer blocks per stage. */
@@ -67,6 +72,7 @@ export const HYBRID_HASH_DEFAULTS: Readonly<HybridHashOptions> = Object.freeze({
   stemDepth: 0,
   stemWidths: [],
   stemPool: false,
+  stemResidual: false,
   // Three stages, as HybridHash has (8x8, 4x4 and 2x2 token grids at 32 px); widths rise gently so
   // that the parameters stay near the other 32 px defaults (1.2M; [64, 128, 256] would be 3.3M).
   widths: [64, 96, 128],
@@ -87,6 +93,7 @@ export function resolveHybridHashOptions(options: Record<string, unknown> | unde
     stemDepth: numberOption(options, 'stemDepth', d.stemDepth, (v) => Number.isInteger(v) && v >= 0),
     stemWidths: integerListOption(options, 'stemWidths', d.stemWidths),
     stemPool: booleanOption(options, 'stemPool', d.stemPool),
+    stemResidual: booleanOption(options, 'stemResidual', d.stemResidual),
     widths: integerListOption(options, 'widths', d.widths),
     depths: integerListOption(options, 'depths', d.depths),
     heads: integerListOption(options, 'heads', d.heads),
@@ -126,7 +133,8 @@ export function buildHybridHash(config: HashModelConfig): HashModel {
   const input = tf.input({ shape: [config.inputSize, config.inputSize, config.channels], name: 'image' });
 
   // Stem: full-resolution 3x3 conv, then stemStrides downsampling steps (a stride-2 conv, or a conv and
-  // a max-pool) down to 2^stemStrides-pixel patches, each followed by stemDepth stride-1 convs.
+  // a max-pool) down to 2^stemStrides-pixel patches, each followed by stemDepth stride-1 convs (with a
+  // skip connection around them when stemResidual).
   const convBnRelu = (x: Symbolic, suffix: string, filters: number, downsample: 'none' | 'stride' | 'pool') => {
     let y = apply(conv(`stem_conv${suffix}`, filters, downsample === 'stride' ? 2 : 1), x);
     if (downsample === 'pool') {
@@ -141,7 +149,9 @@ export function buildHybridHash(config: HashModelConfig): HashModel {
     const filters = i === 0 ? o.stemChannels : o.stemWidths[i - 1];
     x = convBnRelu(x, `${i}`, filters, i === 0 ? 'none' : o.stemPool ? 'pool' : 'stride');
     if (i > 0) side = Math.ceil(side / 2);
+    const blockInput = x;
     for (let d = 1; d <= o.stemDepth; d++) x = convBnRelu(x, `${i}_${d}`, filters, 'none');
+    if (o.stemResidual && o.stemDepth > 0) x = apply(tf.layers.add({ name: `stem_residual${i}` }), [blockInput, x]);
   }
 
   for (let s = 0; s < o.widths.length; s++) {

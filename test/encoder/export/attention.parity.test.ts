@@ -50,14 +50,18 @@ describe('hybridHash export', () => {
     await expectParity('hybridHash', { ...small, depths: [2, 1], blockSize: 4, stemStrides: 1 }, 16, 1);
   });
 
-  it('pooled stem with its own widths and extra convs, odd input size (same-padded pools)', async () => {
+  it('pooled residual stem with its own widths and extra convs, odd input size (same-padded pools)', async () => {
     const exported = await expectParity(
       'hybridHash',
-      { ...small, stemPool: true, stemWidths: [6, 8], stemDepth: 1 },
+      { ...small, stemPool: true, stemWidths: [6, 8], stemDepth: 1, stemResidual: true },
       15,
     );
     const ops = decodeModel(exported.onnx).graph!.node!.map((n) => n.opType);
     expect(ops.filter((op) => op === 'MaxPool')).toHaveLength(2);
+    const adds = decodeModel(exported.onnx).graph!.node!.filter(
+      (n) => n.opType === 'Add' && n.name!.startsWith('stem_residual'),
+    );
+    expect(adds).toHaveLength(3);
   });
 
   it('without interaction and position embedding, linear outputs, odd input size', async () => {

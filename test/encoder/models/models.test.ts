@@ -106,6 +106,42 @@ describe('createModel', () => {
     expect(() => resolveHybridHashOptions({ stemDepth: -1 })).toThrow();
   });
 
+  it('hybridHash stemResidual adds each stem step input to its stride-1 convs, and needs stemDepth', () => {
+    const options = { ...smallHybrid, stemDepth: 2, stemResidual: true };
+    const residual = createModel({ ...base, architecture: 'hybridHash', options });
+    const adds = residual.net.layers.filter((l) => l.name.startsWith('stem_residual'));
+    expect(adds.map((l) => [l.name, l.outputShape])).toEqual([
+      ['stem_residual0', [null, 32, 32, 8]],
+      ['stem_residual1', [null, 16, 16, 16]],
+      ['stem_residual2', [null, 8, 8, 16]],
+    ]);
+    const inbound = (name: string) =>
+      (
+        residual.net.getLayer(name) as unknown as { inboundNodes: { inboundLayers: { name: string }[] }[] }
+      ).inboundNodes[0].inboundLayers.map((l) => l.name);
+    expect(inbound('stem_residual1')).toEqual(['stem_relu1', 'stem_relu1_2']);
+    // Same weights as the plain deep stem (the add has none), a different function.
+    const plain = createModel({ ...base, architecture: 'hybridHash', options: { ...options, stemResidual: false } });
+    expect(residual.net.countParams()).toBe(plain.net.countParams());
+    plain.net.setWeights(residual.net.getWeights());
+    const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 4);
+    const diff = tf.tidy(
+      () =>
+        (residual.net.predict(x) as tf.Tensor)
+          .sub(plain.net.predict(x) as tf.Tensor)
+          .abs()
+          .max()
+          .dataSync()[0],
+    );
+    expect(diff).toBeGreaterThan(1e-3);
+    const shallow = createModel({
+      ...base,
+      architecture: 'hybridHash',
+      options: { ...smallHybrid, stemResidual: true },
+    });
+    expect(shallow.net.layers.some((l) => l.name.startsWith('stem_residual'))).toBe(false);
+  });
+
   it('hybridHash stemPool downsamples with max-pools through the stemWidths', () => {
     const pooled = createModel({
       ...base,
