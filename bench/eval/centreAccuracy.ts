@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../encoder/config.js';
 import type { ImageDataset } from '../../encoder/data/types.js';
 import { CsqLoss } from '../../encoder/losses/csq.js';
-import { encodeIndices, inThreadEncoder } from '../../encoder/train/encode.js';
+import { type BatchEncoder, encodeIndices } from '../../encoder/train/encode.js';
+import { withRunEncoder } from '../../encoder/train/runEngine.js';
 import { restoreRun } from '../../encoder/train/runWithCheckpoint.js';
 
 const { values: args } = parseArgs({
@@ -34,8 +35,8 @@ function labelOf(data: ImageDataset, i: number): number {
   return best;
 }
 
-async function accuracy(indices: Int32Array): Promise<number> {
-  const codes = await encodeIndices(inThreadEncoder(model), bits, dataset, indices, normalization, 256);
+async function accuracy(encoder: BatchEncoder, indices: Int32Array): Promise<number> {
+  const codes = await encodeIndices(encoder, bits, dataset, indices, normalization, 256);
   const bytes = bits / 8;
   let correct = 0;
   for (let r = 0; r < indices.length; r++) {
@@ -55,13 +56,12 @@ async function accuracy(indices: Int32Array): Promise<number> {
 }
 
 const trainSample = split.train.slice(0, Number(args.train));
-console.log(
-  JSON.stringify({
-    bench: 'centre-accuracy',
-    config: args.config,
-    checkpoint: checkpointDir,
-    train: { images: trainSample.length, accuracy: await accuracy(trainSample) },
-    validation: { images: split.validation.length, accuracy: await accuracy(split.validation) },
-    query: { images: split.query.length, accuracy: await accuracy(split.query) },
-  }),
-);
+const report = await withRunEncoder(run, config, async (encoder) => ({
+  bench: 'centre-accuracy',
+  config: args.config,
+  checkpoint: checkpointDir,
+  train: { images: trainSample.length, accuracy: await accuracy(encoder, trainSample) },
+  validation: { images: split.validation.length, accuracy: await accuracy(encoder, split.validation) },
+  query: { images: split.query.length, accuracy: await accuracy(encoder, split.query) },
+}));
+console.log(JSON.stringify(report));

@@ -4,7 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CodeTable } from '../../wasm/codeTable.js';
 import { loadKernelModule } from '../../wasm/nodeModule.js';
-import { encodeIndices, inThreadEncoder } from '../train/encode.js';
+import { encodeIndices } from '../train/encode.js';
+import { withRunEncoder } from '../train/runEngine.js';
 import { loadRunWithCheckpoint } from '../train/runWithCheckpoint.js';
 import { type Command, requireString, UsageError } from './command.js';
 
@@ -26,13 +27,8 @@ export const command: Command = {
     const checkpoint = typeof values.checkpoint === 'string' ? values.checkpoint : undefined;
     const { config, run } = await loadRunWithCheckpoint(requireString(values, 'config', usage), checkpoint);
     const indices = run.split[split];
-    const codes = await encodeIndices(
-      inThreadEncoder(run.model),
-      config.model.bits,
-      run.dataset,
-      indices,
-      run.normalization,
-      config.training.batchSize,
+    const codes = await withRunEncoder(run, config, (encoder) =>
+      encodeIndices(encoder, config.model.bits, run.dataset, indices, run.normalization, config.training.batchSize),
     );
     const table = await CodeTable.fromCodes(
       await loadKernelModule(),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { writeEvaluationReport } from '../eval/report.js';
+import { withRunEncoder } from '../train/runEngine.js';
 import { loadRunWithCheckpoint } from '../train/runWithCheckpoint.js';
 import { evaluate } from '../train/trainer.js';
 import { type Command, requireString } from './command.js';
@@ -12,7 +13,7 @@ export const command: Command = {
   async run(values) {
     const checkpoint = typeof values.checkpoint === 'string' ? values.checkpoint : undefined;
     const { config, run } = await loadRunWithCheckpoint(requireString(values, 'config', usage), checkpoint);
-    const metrics = await evaluate(run, config);
+    const metrics = await withRunEncoder(run, config, (encoder) => evaluate(run, config, encoder));
     const files = await writeEvaluationReport(path.join(config.outputDir, 'eval'), config.model.architecture, metrics, {
       protocol: config.protocol,
     });

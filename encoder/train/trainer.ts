@@ -12,17 +12,16 @@ import { batches } from '../data/batches.js';
 import { loadDatasetFromConfig } from '../data/fromConfig.js';
 import { makeSplit } from '../data/protocols.js';
 import type { ImageDataset } from '../data/types.js';
-import { type BackendPreference, defaultWorkers, selectBackend } from '../engine/backend.js';
+import { selectBackend } from '../engine/backend.js';
 import { writeEvaluationReport } from '../eval/report.js';
 import { evaluateRetrieval, type RetrievalMetrics } from '../eval/retrieval.js';
-import { createLoss } from '../losses/index.js';
 import { createModel } from '../models/index.js';
 import { loadPretrained } from '../models/pretrained.js';
 import { loadCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
 import { type BatchEncoder, encodeIndices, inThreadEncoder } from './encode.js';
 import { assertLossTrainsOn } from './lossBackend.js';
 import { Progress } from './progress.js';
-import { createStepEngine } from './stepEngine.js';
+import { createRunEngine, createRunLoss } from './runEngine.js';
 
 export interface TrainerState {
   epoch: number;
@@ -122,7 +121,7 @@ async function mapOf(
   );
 }
 
-type PreparedRun = Awaited<ReturnType<typeof prepareRun>>;
+export type PreparedRun = Awaited<ReturnType<typeof prepareRun>>;
 
 /** Validation: the held-out validation images ranked against the training pool. */
 export function validate(run: PreparedRun, batchSize: number, encoder = inThreadEncoder(run.model)) {
@@ -144,29 +143,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   log(
     `model: ${config.model.architecture} ${model.net.countParams()} parameters, ${config.model.bits} bits; loss ${config.loss.name}`,
   );
-  const lossContext = {
-    bits: config.model.bits,
-    numClasses: dataset.classNames.length,
-    seed: training.seed,
-    options: config.loss.options,
-  };
-  const loss = createLoss(config.loss.name, lossContext);
+  const loss = createRunLoss(run, config);
   assertLossTrainsOn(loss, run.backend.name);
-  const requestedWorkers =
-    training.workers === 'auto' ? defaultWorkers(run.backend.name, training.batchSize) : training.workers;
-  if (loss.unsharedState && requestedWorkers > 1) {
-    log(`loss ${loss.name} keeps state replicas cannot share: training in one process instead of ${requestedWorkers}`);
-  }
-  const engine = await createStepEngine({
-    workers: loss.unsharedState ? 1 : requestedWorkers,
-    // Replicas use the backend this thread resolved, so 'auto' cannot pick differently there.
-    backend: run.backend.name as BackendPreference,
-    model,
-    loss,
-    lossSpec: { name: config.loss.name, context: lossContext },
-    learningRate: training.learningRate,
-    weightDecay: training.weightDecay ?? 0,
-  });
+  const engine = await createRunEngine(run, config, loss, log);
   log(`training on ${engine.workers} core${engine.workers > 1 ? 's (data-parallel worker replicas)' : ''}`);
   log(
     `optimizer: ${training.weightDecay ? `AdamW, weight decay ${training.weightDecay}` : 'Adam'}, ` +

@@ -70,10 +70,15 @@ describe('edgehash CLI', () => {
     expect(table.idAt(199)).toBe(199);
   });
 
-  it('evaluates the best checkpoint in this thread to the mAP training measured on its replicas', async () => {
+  it('evaluates the best checkpoint on the replicas, and in this thread, to the mAP training measured', async () => {
     const { stdout } = await edgehash('eval', '--config', configFile);
     expect(JSON.parse(stdout).map).toBeGreaterThan(0);
     expect(JSON.parse(stdout).map).toBeCloseTo(trainedMap, 9);
+    const config = JSON.parse(await readFile(configFile, 'utf8'));
+    const oneWorker = path.join(dir, 'one-worker.json');
+    await writeFile(oneWorker, JSON.stringify({ ...config, training: { ...config.training, workers: 1 } }));
+    const inThread = await edgehash('eval', '--config', oneWorker);
+    expect(JSON.parse(inThread.stdout).map).toBeCloseTo(trainedMap, 9);
   });
 
   it('fails with exit code 2 and names the file for a bad config or a missing checkpoint', async () => {
