@@ -66,6 +66,11 @@ export const TrainConfig = z
          * or 0 is plain Adam. Optional without a default so that earlier runs' saved settings still match.
          */
         weightDecay: z.number().min(0).max(1).optional(),
+        /**
+         * Linear warmup of the learning rate over this many epochs (fractions allowed) before the cosine
+         * decay; absent or 0: none. Optional without a default so that earlier runs' saved settings still match.
+         */
+        warmupEpochs: z.number().min(0).optional(),
         /** Cosine decay of the learning rate to this fraction of its start by the last epoch. */
         finalLearningRateFraction: z.number().min(0).max(1).default(0.05),
         seed: z.number().int().min(0).default(0),

@@ -1,5 +1,5 @@
 // The one training loop. A method is a model (encoder/models) plus a loss (encoder/losses); this
-// loop is the same for all of them: augmented mini-batches, Adam with cosine decay, a checkpoint
+// loop is the same for all of them: augmented mini-batches, Adam with cosine decay (train/schedule.ts), a checkpoint
 // every epoch, model selection on the validation split (never the query set), and a final
 // evaluation of the selected model on the protocol's query and database sets.
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
@@ -22,6 +22,7 @@ import { type BatchEncoder, encodeIndices, inThreadEncoder } from './encode.js';
 import { assertLossTrainsOn } from './lossBackend.js';
 import { Progress } from './progress.js';
 import { createRunEngine, createRunLoss } from './runEngine.js';
+import { describeSchedule, learningRateAt } from './schedule.js';
 
 export interface TrainerState {
   epoch: number;
@@ -149,7 +150,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   log(`training on ${engine.workers} core${engine.workers > 1 ? 's (data-parallel worker replicas)' : ''}`);
   log(
     `optimizer: ${training.weightDecay ? `AdamW, weight decay ${training.weightDecay}` : 'Adam'}, ` +
-      `learning rate ${training.learningRate} with cosine decay to ${training.finalLearningRateFraction} of it`,
+      describeSchedule(training),
   );
   let state: TrainerState = { epoch: 0, step: 0, bestEpoch: 0, bestValidationMap: -1, history: [] };
   if (config.model.pretrained) {
@@ -196,10 +197,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       dropLast: true,
     })) {
       if (state.step >= totalSteps) break;
-      const progressFraction = state.step / Math.max(totalSteps - 1, 1);
-      const floor = training.finalLearningRateFraction;
-      const scale = floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * progressFraction));
-      lossSum += await engine.step(batch, training.learningRate * scale);
+      lossSum += await engine.step(batch, learningRateAt(training, state.step, totalSteps, stepsPerEpoch));
       lossCount++;
       state.step++;
       seen += batch.size;
