@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../config.js';
 import type { RetrievalMetrics } from '../eval/retrieval.js';
+import { withRunEncoder } from '../train/runEngine.js';
 import { restoreRun } from '../train/runWithCheckpoint.js';
 import { evaluate, runWallSeconds, train } from '../train/trainer.js';
 import { type RunRecord, type RunSettings, writeResultsPage } from './resultsPage.js';
@@ -89,7 +90,7 @@ function metricsOf(metrics: RetrievalMetrics) {
 async function reevaluate(run: StudyRun, record: RunRecord, file: string, log: (line: string) => void) {
   log(`${run.config.name}: evaluating the selected checkpoint again for the tie-averaged mAP`);
   const { run: restored } = await restoreRun(run.config);
-  const metrics = await evaluate(restored, run.config);
+  const metrics = await withRunEncoder(restored, run.config, (encoder) => evaluate(restored, run.config, encoder));
   restored.model.net.dispose();
   if (Math.abs(metrics.map - record.map) > 1e-9) {
     log(`${run.config.name}: mAP re-evaluated as ${metrics.map}, recorded ${record.map}; keeping the new figures`);

@@ -1,7 +1,7 @@
 // The one training loop. A method is a model (encoder/models) plus a loss (encoder/losses); this
-// loop is the same for all of them: augmented mini-batches, Adam with cosine decay (train/schedule.ts), a checkpoint
-// every epoch, model selection on the validation split (never the query set), and a final
-// evaluation of the selected model on the protocol's query and database sets.
+// loop is the same for all of them: augmented mini-batches, Adam with cosine decay (train/schedule.ts),
+// a checkpoint every epoch, model selection on the validation split (never the query set), and a
+// final evaluation of the selected model on the protocol's query and database sets.
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -18,7 +18,7 @@ import { evaluateRetrieval, type RetrievalMetrics } from '../eval/retrieval.js';
 import { createModel } from '../models/index.js';
 import { loadPretrained } from '../models/pretrained.js';
 import { loadCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
-import { type BatchEncoder, encodeIndices, inThreadEncoder } from './encode.js';
+import { type BatchEncoder, encodeIndices } from './encode.js';
 import { assertLossTrainsOn } from './lossBackend.js';
 import { Progress } from './progress.js';
 import { createRunEngine, createRunLoss } from './runEngine.js';
@@ -125,7 +125,7 @@ async function mapOf(
 export type PreparedRun = Awaited<ReturnType<typeof prepareRun>>;
 
 /** Validation: the held-out validation images ranked against the training pool. */
-export function validate(run: PreparedRun, batchSize: number, encoder = inThreadEncoder(run.model)) {
+export function validate(run: PreparedRun, batchSize: number, encoder: BatchEncoder) {
   const { split } = run;
   const bits = run.model.config.bits;
   return mapOf(encoder, bits, run.dataset, split.validation, split.train, split.topK, run.normalization, batchSize);
@@ -274,11 +274,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 }
 
 /** The protocol's evaluation: query set against database set. */
-export function evaluate(
-  run: PreparedRun,
-  config: TrainConfig,
-  encoder = inThreadEncoder(run.model),
-): Promise<RetrievalMetrics> {
+export function evaluate(run: PreparedRun, config: TrainConfig, encoder: BatchEncoder): Promise<RetrievalMetrics> {
   const { split } = run;
   const { bits } = config.model;
   return mapOf(
