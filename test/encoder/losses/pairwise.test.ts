@@ -196,6 +196,14 @@ describe('PAL', () => {
     const dpn = value(new DpnLoss(ctx(options)).compute(u, labels, indices));
     const adsh = value(new AdshLoss(ctx(options)).compute(u, labels, indices));
     expect(pal).toBeCloseTo(0.3 * dpn + 0.7 * adsh, 6);
+    const balanced = value(new PalLoss(ctx({ ...options, balance: 'bits' })).compute(u, labels, indices));
+    const bits = ctx(options).bits;
+    expect(balanced).toBeCloseTo(0.3 * dpn + (0.7 * adsh) / (bits * bits), 6);
+    expect(balanced).not.toBeCloseTo(pal, 3);
+  });
+
+  it('rejects an unknown balance', () => {
+    expect(() => new PalLoss(ctx({ balance: 'equal' }))).toThrow(/option balance: expected one of none, bits/);
   });
 });
 
