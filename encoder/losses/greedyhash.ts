@@ -14,6 +14,9 @@ export const straightThroughSign = tf.customGrad((...inputs: (tf.Tensor | tf.Gra
   gradFunc: (dy: tf.Tensor) => dy,
 })) as (x: tf.Tensor) => tf.Tensor;
 
+/** Numbers the classifiers: tfjs refuses a second variable of the same name in one engine. */
+let classifiers = 0;
+
 /** Options: `alpha` (default 0.1), `classifier` (explicit bits x numClasses weights, for tests). */
 export class GreedyHashLoss implements HashLoss {
   readonly name = 'greedyhash';
@@ -27,7 +30,7 @@ export class GreedyHashLoss implements HashLoss {
       explicit === undefined
         ? tf.initializers.glorotUniform({ seed: ctx.seed }).apply([ctx.bits, ctx.numClasses])
         : tf.tensor2d(explicit as number[][], [ctx.bits, ctx.numClasses]);
-    this.classifier = tf.variable(initial, true, `greedyhash_classifier_${ctx.seed}_${Date.now()}`);
+    this.classifier = tf.variable(initial, true, `greedyhash_classifier_${ctx.seed}_${++classifiers}`);
     initial.dispose();
   }
 
