@@ -101,6 +101,11 @@ export class MemoryBank {
     };
   }
 
+  /** Label statistics of the stored rows (see labelStatistics). */
+  labelCounts(): LabelStatistics {
+    return labelStatistics(this.labels.subarray(0, this.size * this.numClasses), this.numClasses);
+  }
+
   /**
    * The written rows only, in row order (caller disposes). Equal to tensors() in one process, which
    * writes a batch before reading the bank; a data-parallel replica has reserved its peers' share of
@@ -189,6 +194,31 @@ export class MemoryBank {
     written.set(this.written);
     this.written = written;
   }
+}
+
+export interface LabelStatistics {
+  /** Per class, how many rows carry it. */
+  counts: Float64Array;
+  /** Every row has at most one label, of value 1: the similarity of two rows is then their labels' dot product. */
+  singleLabel: boolean;
+}
+
+/** Statistics of row-major multi-hot labels, [rows, numClasses]. */
+export function labelStatistics(labels: ArrayLike<number>, numClasses: number): LabelStatistics {
+  const counts = new Float64Array(numClasses);
+  let singleLabel = true;
+  for (let start = 0; start < labels.length; start += numClasses) {
+    let labelsOfRow = 0;
+    for (let k = 0; k < numClasses; k++) {
+      const value = labels[start + k];
+      if (value === 0) continue;
+      if (value !== 1) singleLabel = false;
+      counts[k] += value;
+      labelsOfRow++;
+    }
+    if (labelsOfRow > 1) singleLabel = false;
+  }
+  return { counts, singleLabel };
 }
 
 /** s_ij = 1 when rows i of `a` and j of `b` share at least one label, else 0. */

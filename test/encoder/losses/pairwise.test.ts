@@ -17,6 +17,7 @@ import {
   straightThroughSign,
 } from '../../../encoder/losses/index.js';
 import { loadLossState, saveLossState } from '../../../encoder/losses/lossState.js';
+import { mulberry32 } from '../../../encoder/random.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -178,6 +179,64 @@ describe('ADSH', () => {
     // With V learned: u.V^T = [[0, 0], [-1, 1]], 2S = [[2, -2], [-2, 2]]
     // square: 4 + 4 + 1 + 1 = 10; gamma (V - u)^2: (1.5^2 + .5^2) + (0 + 1) = 3.5
     expect(value(loss.compute(u, labels, indices))).toBeCloseTo(13.5 / 4, 6);
+  });
+
+  // ADSH's formula with the [B, |V|] pair matrix written out, s_ij = 1 when i and j share a label.
+  function adshReference(u: tf.Tensor2D, labels: tf.Tensor2D, bankLabels: tf.Tensor2D, v: tf.Tensor2D, rows: number[]) {
+    const bits = v.shape[1];
+    const s01 = tf.cast(tf.greater(tf.matMul(labels, bankLabels, false, true), 0), 'float32');
+    const similar = tf.sum(s01).dataSync()[0];
+    const r = similar / (s01.size - similar);
+    const s = tf.sub(tf.mul(s01, 1 + r), r);
+    const square = tf.sum(tf.square(tf.sub(tf.matMul(u, v, false, true), tf.mul(s, bits))));
+    const quantization = tf.sum(tf.square(tf.sub(tf.gather(v, rows), u)));
+    return tf.div(tf.add(square, tf.mul(quantization, 200)), v.shape[0] * u.shape[0]) as tf.Scalar;
+  }
+
+  it.each([
+    ['single-label (expanded pair sum)', 1],
+    ['multi-label (pair matrix)', 2],
+  ])('%s: value and gradient equal the formula with the pair matrix', (_, labelsPerRow) => {
+    const bits = 8;
+    const numClasses = 4;
+    const n = 40;
+    const random = mulberry32(11);
+    const labelRows = Array.from({ length: n }, (_, i) => {
+      const row = [0, 0, 0, 0];
+      for (let l = 0; l < labelsPerRow; l++) row[(i + l * (1 + (i % 3))) % numClasses] = 1;
+      return row;
+    });
+    const bankLabels = tf.tensor2d(labelRows);
+    const outputs = () =>
+      tf.tensor2d(
+        Array.from({ length: n * bits }, () => random() * 2 - 1),
+        [n, bits],
+      );
+    const loss = new AdshLoss({ bits, numClasses, seed: 3, options: { samples: 25 } });
+    loss.compute(
+      outputs(),
+      bankLabels,
+      Int32Array.from({ length: n }, (_, i) => i),
+    );
+    const rows = [3, 17, 8, 30, 22, 5];
+    const labels = tf.gather(bankLabels, rows) as tf.Tensor2D;
+    const indices = Int32Array.from(rows);
+    // Twice: the second time after another V update, which the expanded sum's statistics must follow.
+    for (const epoch of [1, 2]) {
+      loss.onEpochEnd(epoch);
+      const v = tf.tensor2d(loss.databaseCodes, [n, bits]);
+      expect(new Set(loss.databaseCodes)).toEqual(new Set([-1, 1]));
+      const u = tf.tanh(tf.gather(outputs(), rows)) as tf.Tensor2D;
+      const expected = value(adshReference(u, labels, bankLabels, v, rows));
+      expect(Math.abs(value(loss.compute(u, labels, indices)) - expected) / expected).toBeLessThan(1e-5);
+      const gradient = tf.grad((x: tf.Tensor) => loss.compute(x as tf.Tensor2D, labels, indices))(u);
+      const expectedGradient = tf.grad((x: tf.Tensor) => adshReference(x as tf.Tensor2D, labels, bankLabels, v, rows))(
+        u,
+      );
+      expect(tf.max(tf.abs(tf.sub(gradient, expectedGradient))).dataSync()[0]).toBeLessThan(
+        1e-5 * tf.max(tf.abs(expectedGradient)).dataSync()[0],
+      );
+    }
   });
 });
 
