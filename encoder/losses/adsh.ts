@@ -68,7 +68,7 @@ export class AdshLoss implements HashLoss {
     this.growV();
     const bits = this.ctx.bits;
     const rows = this.bank.rowsOf(indices);
-    const bankLabels = this.bank.labelCounts();
+    const bankLabels = this.bank.labelStatistics();
     const batchLabels = labelStatistics(labels.dataSync(), this.ctx.numClasses);
     return tf.tidy(() => {
       const n = this.bank.size;

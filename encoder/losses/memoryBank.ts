@@ -102,7 +102,7 @@ export class MemoryBank {
   }
 
   /** Label statistics of the stored rows (see labelStatistics). */
-  labelCounts(): LabelStatistics {
+  labelStatistics(): LabelStatistics {
     return labelStatistics(this.labels.subarray(0, this.size * this.numClasses), this.numClasses);
   }
 
