@@ -1,7 +1,10 @@
 // One ADSH loss step (value + gradient with respect to the batch's outputs) against a database of
 // learned codes the size of cifar10-2's training set, as the trainer runs it on single-label data
 // (the expanded pair sum, encoder/losses/adsh.ts) beside the [B, |V|] pair matrix it replaces (what
-// multi-label data still uses), on the same bank, codes and batches, in one run. Prints one JSON line.
+// multi-label data still uses), on the same bank, codes and batches, in one run; and how far the pair
+// matrix's float32 sum on the first batch is from the same sum taken in float64 on the host.
+// Prints one JSON line. End to end: `npx edgehash train --config bench/losses/cnn-adsh-cifar10-2.json`
+// (its first epoch's img/s), at this commit and at one before the expanded sum.
 //
 //   npx tsx bench/losses/adsh.ts [--rows 49000] [--batch 64] [--bits 64] [--steps 20] [--backend wasm]
 import { parseArgs } from 'node:util';
@@ -70,6 +73,7 @@ const expanded = time(({ u, labels, indices }) => {
 });
 const codes = loss.databaseCodes;
 const pairMatrix = time(({ u, labels }) => {
+  // As the loss did before the expansion: the bank's outputs and labels and V uploaded every step.
   const { outputs: bankOutputs, labels: bankLabels } = loss.bank.tensors();
   bankOutputs.dispose();
   const v = tf.tensor2d(codes, [rows, bits]);
@@ -79,6 +83,38 @@ const pairMatrix = time(({ u, labels }) => {
   tf.dispose([bankLabels, v]);
   return [value, grad];
 });
+
+// The pair sum of the first batch in float64: sum_ij (u_i . V_j - bits S_ij)^2.
+function pairSumFloat64({ u, labels }: (typeof batches)[number]): number {
+  const uValues = u.dataSync();
+  const batchClass = Array.from(
+    { length: batch },
+    (_, i) => labels.dataSync().indexOf(1, i * numClasses) - i * numClasses,
+  );
+  const bankClass = Array.from({ length: rows }, (_, j) => j % numClasses);
+  const similar = batchClass.reduce((sum, c) => sum + bankClass.filter((k) => k === c).length, 0);
+  const r = similar / (batch * rows - similar);
+  let sum = 0;
+  for (let i = 0; i < batch; i++) {
+    for (let j = 0; j < rows; j++) {
+      let dot = 0;
+      for (let k = 0; k < bits; k++) dot += uValues[i * bits + k] * codes[j * bits + k];
+      const d = dot - bits * (batchClass[i] === bankClass[j] ? 1 : -r);
+      sum += d * d;
+    }
+  }
+  return sum;
+}
+const float32Sum = tf.tidy(
+  () =>
+    pairMatrixSquare(
+      batches[0].u,
+      batches[0].labels,
+      loss.bank.labelTensor(),
+      tf.tensor2d(codes, [rows, bits]),
+    ).dataSync()[0],
+);
+const float64Sum = pairSumFloat64(batches[0]);
 
 console.log(
   JSON.stringify({
@@ -90,5 +126,6 @@ console.log(
     expanded_ms: Number(expanded.toFixed(2)),
     pair_matrix_ms: Number(pairMatrix.toFixed(2)),
     speedup: Number((pairMatrix / expanded).toFixed(1)),
+    pair_matrix_float32_relative_error: Number(((float32Sum - float64Sum) / float64Sum).toExponential(2)),
   }),
 );

@@ -86,15 +86,13 @@ export class AdshLoss implements HashLoss {
   }
 
   private pairSquare(u: tf.Tensor2D, labels: tf.Tensor2D): tf.Scalar {
+    return pairMatrixSquare(u, labels, this.bank.labelTensor(), this.codesTensor());
+  }
+
+  /** V as a [bank rows, bits] tensor (caller disposes). */
+  private codesTensor(): tf.Tensor2D {
     const n = this.bank.size;
-    const { outputs, labels: bankLabels } = this.bank.tensors();
-    outputs.dispose();
-    return pairMatrixSquare(
-      u,
-      labels,
-      bankLabels,
-      tf.tensor2d(this.v.subarray(0, n * this.ctx.bits), [n, this.ctx.bits]),
-    );
+    return tf.tensor2d(this.v.subarray(0, n * this.ctx.bits), [n, this.ctx.bits]);
   }
 
   /** The same pair sum, expanded (single-label data; see the header). */
@@ -117,12 +115,9 @@ export class AdshLoss implements HashLoss {
   /** G = V^T V, L_bank^T V and 1^T V, kept until V changes (rows added since hold zero codes). */
   private databaseStatistics(): { gram: Float32Array; classSums: Float32Array; codeSum: Float32Array } {
     if (this.statistics === undefined) {
-      const bits = this.ctx.bits;
-      const n = this.bank.size;
       this.statistics = tf.tidy(() => {
-        const { outputs, labels } = this.bank.tensors();
-        outputs.dispose();
-        const v = tf.tensor2d(this.v.subarray(0, n * bits), [n, bits]);
+        const labels = this.bank.labelTensor();
+        const v = this.codesTensor();
         return {
           gram: tf.matMul(v, v, true, false).dataSync() as Float32Array,
           classSums: tf.matMul(labels, v, true, false).dataSync() as Float32Array,

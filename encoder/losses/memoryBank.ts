@@ -101,6 +101,11 @@ export class MemoryBank {
     };
   }
 
+  /** [size, numClasses] labels as a tensor (caller disposes); what a loss needs that does not read the outputs. */
+  labelTensor(): tf.Tensor2D {
+    return tf.tensor2d(this.labels.subarray(0, this.size * this.numClasses), [this.size, this.numClasses]);
+  }
+
   /** Label statistics of the stored rows (see labelStatistics). */
   labelStatistics(): LabelStatistics {
     return labelStatistics(this.labels.subarray(0, this.size * this.numClasses), this.numClasses);
