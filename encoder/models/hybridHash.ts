@@ -3,8 +3,8 @@
 // interaction conv after each stage lets neighbouring patches exchange information, and a hash layer
 // (Dense(bits) + tanh) sits on the pooled tokens. The defaults are sized for 32 px from scratch on a CPU;
 // the published 224 px net (dims 128/256/512, heads 4/8/16, depths 2/2/15) is
-// `widths [128, 256, 512], heads [4, 8, 16], depths [2, 2, 15]` here, but its attention is global over
-// with `blockSize: 14` for NesT's block-local attention (global attention on 56 x 56 tokens is costly).
+// `widths [128, 256, 512], heads [4, 8, 16], depths [2, 2, 15]` here, with `blockSize: 14` for NesT's
+// block-local attention (global attention on 56 x 56 tokens is costly).
 import * as tf from '@tensorflow/tfjs';
 import { batchNormalization } from './batchNorm.js';
 import { conv2d } from './conv2d.js';
