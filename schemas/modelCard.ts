@@ -34,7 +34,8 @@ export const ModelCard = z
     /** How the int8 model was made; absent for float32. */
     quantization: z
       .object({
-        weights: z.literal('int8-per-channel-symmetric'),
+        /** int8 storage; int7 (+-63) under int8 activations, so x86 kernels without VNNI cannot saturate. */
+        weights: z.enum(['int8-per-channel-symmetric', 'int7-per-channel-symmetric']),
         activations: z.enum(['float32', 'int8-static']),
         calibrationImages: z.number().int().min(0),
       })

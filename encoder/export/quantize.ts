@@ -1,7 +1,10 @@
 // int8 quantization of an exported float model, in ONNX's QDQ format (the form onnxruntime fuses into
 // integer kernels on every platform, onnxruntime-web included):
 // - weights of Conv, Gemm and MatMul: int8, symmetric, one scale per output channel, each feeding its
-//   op through DequantizeLinear;
+//   op through DequantizeLinear; with static activations they use 7 bits (+-63), because onnxruntime's
+//   x86 uint8 x int8 kernels without VNNI (AVX2, AVX-512BW) add pairs of products in saturating int16
+//   (VPMADDUBSW): 2 x 255 x 127 overflows it, 2 x 255 x 63 does not, so every CPU (and onnxruntime-web)
+//   then computes the same codes (onnxruntime's own quantizer calls this reduce_range);
 // - optionally (static calibration) activations: QuantizeLinear/DequantizeLinear pairs (uint8,
 //   asymmetric, one scale per tensor) on the float inputs of those ops and on Conv outputs, the ranges
 //   measured by running the float model over calibration images in onnxruntime-node; biases of Conv
@@ -44,6 +47,8 @@ export interface QuantizedModel {
 }
 
 const WEIGHT_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
+/** Weight levels: full int8 when activations stay float, 7 bits under int8 activations (file comment). */
+const WEIGHT_LIMIT = { 'int8-per-channel-symmetric': 127, 'int7-per-channel-symmetric': 63 } as const;
 const HISTOGRAM_BINS = 2048;
 const INT32_LIMIT = 2 ** 31 - 1;
 
@@ -52,11 +57,15 @@ function intAttribute(node: NodeProto, name: string, fallback: number): number {
   return a?.i === undefined || a.i === null ? fallback : Number(a.i);
 }
 
-/** Symmetric per-channel int8: scale[c] = max |w| over channel c / 127 (1 for an all-zero channel). */
+/**
+ * Symmetric per-channel int8: scale[c] = max |w| over channel c / limit (1 for an all-zero channel),
+ * values in [-limit, limit].
+ */
 export function quantizePerChannel(
   values: Float32Array,
   dims: readonly number[],
   axis: number,
+  limit = 127,
 ): { q: Int8Array; scales: Float32Array } {
   const channels = dims[axis];
   // Elements are laid out as [outer, channel, inner].
@@ -67,10 +76,10 @@ export function quantizePerChannel(
     const c = channelOf(i);
     maxAbs[c] = Math.max(maxAbs[c], Math.abs(values[i]));
   }
-  const scales = maxAbs.map((m) => (m > 0 ? m / 127 : 1));
+  const scales = maxAbs.map((m) => (m > 0 ? m / limit : 1));
   const q = new Int8Array(values.length);
   for (let i = 0; i < values.length; i++) {
-    q[i] = Math.max(-127, Math.min(127, Math.round(values[i] / scales[channelOf(i)])));
+    q[i] = Math.max(-limit, Math.min(limit, Math.round(values[i] / scales[channelOf(i)])));
   }
   return { q, scales };
 }
@@ -173,6 +182,7 @@ export async function quantizeModel(floatOnnx: Uint8Array, options: QuantizeOpti
   const graph = model.graph!;
   const initializers = new Map(graph.initializer!.map((t) => [t.name!, t]));
   const nodes = graph.node!;
+  const weights = options.calibration ? 'int7-per-channel-symmetric' : 'int8-per-channel-symmetric';
 
   // Activations to quantize: float inputs of the weight ops, and Conv outputs.
   const activations = new Set<string>();
@@ -222,7 +232,12 @@ export async function quantizeModel(floatOnnx: Uint8Array, options: QuantizeOpti
       if (!q) {
         const tensor = initializers.get(wName)!;
         const dims = tensor.dims!.map(Number);
-        const { q: values, scales } = quantizePerChannel(initializerValues(tensor) as Float32Array, dims, weight.axis);
+        const { q: values, scales } = quantizePerChannel(
+          initializerValues(tensor) as Float32Array,
+          dims,
+          weight.axis,
+          WEIGHT_LIMIT[weights],
+        );
         const qName = constant(`${wName}_int8`, values, dims);
         const s = constant(`${wName}_scale`, scales, [scales.length]);
         const z = constant(`${wName}_zero`, new Int8Array(scales.length), [scales.length]);
@@ -261,7 +276,7 @@ export async function quantizeModel(floatOnnx: Uint8Array, options: QuantizeOpti
   return {
     onnx: encodeModel(model),
     quantization: {
-      weights: 'int8-per-channel-symmetric',
+      weights,
       activations: options.calibration ? 'int8-static' : 'float32',
       calibrationImages: options.calibration?.count ?? 0,
     },

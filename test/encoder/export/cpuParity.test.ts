@@ -1,0 +1,94 @@
+// Static int8 models compute the same outputs on every x86 CPU: here the host's onnxruntime-node
+// against the same hasher on an emulated Haswell (AVX2 without VNNI, whose uint8 x int8 kernels add
+// pairs of products in saturating int16). A collection encoded on one machine must match queries
+// hashed on another; int8 weights at +-127 broke that (CI saw 9 of 3,072 signs flip on cnnHash).
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildModelCard } from '../../../encoder/export/modelCard.js';
+import { encodeModel, OnnxGraph } from '../../../encoder/export/onnxGraph.js';
+import { quantizeModel } from '../../../encoder/export/quantize.js';
+import { listArchitectures } from '../../../encoder/models/index.js';
+import type { ModelCard } from '../../../schemas/modelCard.js';
+import { outputsOnEmulatedCpu } from '../../support/emulatedCpu.js';
+import {
+  exportSmall,
+  hasherPool,
+  maxAbsDiff,
+  randomizedModel,
+  randomNormalBatch,
+  signMismatches,
+  TEST_NORMALIZATION,
+} from './support.js';
+
+const CPU = 'Haswell';
+const openHasher = hasherPool();
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/**
+ * x [n, 8, 8, 1] -> uint8 (scale 1) -> MatMul with a [64, 8] int8 weight of `weight` everywhere:
+ * each output is exactly 64 * x * weight unless the kernel saturates.
+ */
+function saturationProbe(weight: number): { onnx: Uint8Array; card: ModelCard } {
+  const g = new OnnxGraph();
+  const image = g.input('image', ['n', 8, 8, 1]);
+  g.reserve('hash');
+  const scale = g.initializer('scale', Float32Array.of(1), []);
+  const flat = g.op('Reshape', [image, g.int64s('shape', [-1, 64])]);
+  const x = g.op('QuantizeLinear', [flat, scale, g.initializer('x_zero', Uint8Array.of(0), [])]);
+  const xDq = g.op('DequantizeLinear', [x, scale, g.initializer('x_zero', Uint8Array.of(0), [])]);
+  const w = g.initializer('w', new Int8Array(64 * 8).fill(weight), [64, 8]);
+  const wDq = g.op('DequantizeLinear', [w, scale, g.initializer('w_zero', Int8Array.of(0), [])]);
+  g.output('hash', ['n', 8], g.op('MatMul', [xDq, wDq]));
+  const onnx = encodeModel(g.toModel('saturation-probe'));
+  const card = buildModelCard({
+    modelId: 'saturation-probe',
+    config: { architecture: 'cnnHash', bits: 8, inputSize: 8, channels: 1, numClasses: 2, options: {}, seed: 0 },
+    onnx: { bytes: onnx, inputName: 'image', outputName: 'hash', opset: 17 },
+    normalization: { mean: [0], std: [1] },
+    quantization: { weights: 'int8-per-channel-symmetric', activations: 'int8-static', calibrationImages: 0 },
+  });
+  return { onnx, card };
+}
+
+describe(`onnxruntime-node on an emulated ${CPU}`, () => {
+  it('saturates uint8 x int8 products at +-127 weights and not at +-63 (the probe sees the hazard)', async () => {
+    const batch = new Float32Array(64).fill(255);
+    for (const [weight, saturates] of [
+      [127, true],
+      [63, false],
+    ] as const) {
+      const { onnx, card } = saturationProbe(weight);
+      const exact = 64 * 255 * weight;
+      const emulated = await outputsOnEmulatedCpu(CPU, onnx, card, batch, 1);
+      expect(emulated).toHaveLength(8);
+      if (saturates) expect(Math.max(...emulated)).toBeLessThan(exact);
+      else expect(Array.from(emulated)).toEqual(new Array(8).fill(exact));
+    }
+  });
+
+  for (const architecture of listArchitectures()) {
+    it(`${architecture}: static int8 gives the host's outputs`, async () => {
+      const small = exportSmall(randomizedModel(architecture, {}, { bits: 16, inputSize: 16, seed: 3 }));
+      const per = 16 * 16 * 3;
+      const quantized = await quantizeModel(small.onnx, {
+        calibration: { inputs: randomNormalBatch(16 * per, 4), count: 16 },
+      });
+      const card = buildModelCard({
+        modelId: architecture.toLowerCase(),
+        config: small.model.config,
+        onnx: { bytes: quantized.onnx, inputName: 'image', outputName: 'hash', opset: 17 },
+        normalization: TEST_NORMALIZATION,
+        quantization: quantized.quantization,
+      });
+      const n = 16;
+      const batch = randomNormalBatch(n * per, 6);
+      const host = await (await openHasher(quantized.onnx, card)).outputs(batch, n);
+      const emulated = await outputsOnEmulatedCpu(CPU, quantized.onnx, card, batch, n);
+      expect(maxAbsDiff(host, emulated)).toBeLessThan(1e-4);
+      expect(signMismatches(host, emulated, 1e-4)).toBe(0);
+    });
+  }
+});
