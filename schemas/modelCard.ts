@@ -34,8 +34,8 @@ export const ModelCard = z
     /** How the int8 model was made; absent for float32. */
     quantization: z
       .object({
-        /** int8 storage; int7 (+-63) under int8 activations, so x86 kernels without VNNI cannot saturate. */
-        weights: z.enum(['int8-per-channel-symmetric', 'int7-per-channel-symmetric']),
+        /** Levels +-127; stored as uint8 (zero point 128) under int8 activations (export/quantize.ts says why). */
+        weights: z.enum(['int8-per-channel-symmetric', 'uint8-per-channel-symmetric']),
         activations: z.enum(['float32', 'int8-static']),
         calibrationImages: z.number().int().min(0),
       })

@@ -1,7 +1,7 @@
 // npm run bench:quant: a trained run's model exported to ONNX in float32 and int8 (weights only, and
 // weights + calibrated activations), every query and database image of the run's protocol hashed by
-// each through onnxruntime-node, and mAP@ALL (the trainer's evaluation) per model. Prints one JSON
-// line per int8 configuration, then the parity lines: tfjs vs onnxruntime-node (float) and
+// each through onnxruntime-node, and mAP@ALL (the trainer's evaluation) and hashing speed per model.
+// Prints one JSON line per int8 configuration, then the parity lines: tfjs vs onnxruntime-node (float) and
 // onnxruntime-node vs onnxruntime-web (every model) on a sample of query images.
 // Options: --config FILE (default configs/cifar10-2-cnn-64.json), --checkpoint DIR (default: the
 // run's best), --calibrate N (default 512 training images), --sample N (default 1000).
@@ -98,18 +98,23 @@ interface Encoded {
   query: Uint8Array;
   database: Uint8Array;
   map: number;
+  /** Query and database images hashed per second (pixels in, codes out, every core). */
+  imagesPerSecond: number;
 }
 
 async function encodeWith(name: string, onnx: Uint8Array, card: ModelCard): Promise<Encoded> {
   const hasher = await OnnxHasher.create(onnx, card);
+  const started = performance.now();
   const query = await hashAll(hasher, split.query);
   const database = await hashAll(hasher, split.database);
+  const imagesPerSecond = ((split.query.length + split.database.length) * 1000) / (performance.now() - started);
   const metrics = await evaluateRetrieval(
     { codes: query, labels: labelsOf(split.query) },
     { codes: database, labels: labelsOf(split.database) },
     { bits, numClasses, topK: split.topK, kernel },
   );
-  return { name, activations: card.quantization?.activations, onnx, hasher, query, database, map: metrics.map };
+  const activations = card.quantization?.activations;
+  return { name, activations, onnx, hasher, query, database, map: metrics.map, imagesPerSecond };
 }
 
 const models: Encoded[] = [await encodeWith('float32', exported.onnx, floatCard)];
@@ -145,6 +150,8 @@ for (const m of int8) {
       calibration_images: m.activations === 'int8-static' ? calibration.length / per : 0,
       onnx_bytes_float: float.onnx.length,
       onnx_bytes_int8: m.onnx.length,
+      img_per_s_float: Math.round(float.imagesPerSecond),
+      img_per_s_int8: Math.round(m.imagesPerSecond),
     }),
   );
 }

@@ -166,12 +166,13 @@ export function decodeModel(bytes: Uint8Array): onnxProto.onnx.ModelProto {
   return onnx.ModelProto.decode(bytes);
 }
 
-/** An initializer's values as floats (float32 or int8 raw data). */
-export function initializerValues(tensor: TensorProto): Float32Array | Int8Array {
+/** An initializer's values (float32, int8 or uint8 raw data). */
+export function initializerValues(tensor: TensorProto): Float32Array | Int8Array | Uint8Array {
   const raw = tensor.rawData;
   if (!raw) throw new Error(`initializer ${tensor.name} has no raw data`);
   const bytes = new Uint8Array(raw); // a copy: decoded rawData may be a view into a larger Buffer
   if (tensor.dataType === DataType.FLOAT) return new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);
   if (tensor.dataType === DataType.INT8) return new Int8Array(bytes.buffer);
-  throw new Error(`initializer ${tensor.name}: data type ${tensor.dataType} is not float or int8`);
+  if (tensor.dataType === DataType.UINT8) return bytes;
+  throw new Error(`initializer ${tensor.name}: data type ${tensor.dataType} is not float, int8 or uint8`);
 }

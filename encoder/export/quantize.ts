@@ -1,10 +1,14 @@
 // int8 quantization of an exported float model, in ONNX's QDQ format (the form onnxruntime fuses into
 // integer kernels on every platform, onnxruntime-web included):
-// - weights of Conv, Gemm and MatMul: int8, symmetric, one scale per output channel, each feeding its
-//   op through DequantizeLinear; with static activations they use 7 bits (+-63), because onnxruntime's
-//   x86 uint8 x int8 kernels without VNNI (AVX2, AVX-512BW) add pairs of products in saturating int16
-//   (VPMADDUBSW): 2 x 255 x 127 overflows it, 2 x 255 x 63 does not, so every CPU (and onnxruntime-web)
-//   then computes the same codes (onnxruntime's own quantizer calls this reduce_range);
+// - weights of Conv, Gemm and MatMul: 8 bits, symmetric (+-127), one scale per output channel, each
+//   feeding its op through DequantizeLinear. Stored as int8, except under static activations, where
+//   they are stored as uint8 with zero point 128 (the same levels): onnxruntime's x86 uint8 x int8
+//   kernels without VNNI (AVX2, AVX-512BW) add pairs of products in saturating int16 (VPMADDUBSW),
+//   2 x 255 x 127 overflows it, and the codes then differ from a VNNI CPU's and onnxruntime-web's;
+//   uint8 x uint8 kernels widen to int16 first and agree everywhere. The price is speed: measured once
+//   on a VNNI CPU (one thread, cifar10-2 cnnHash), 5,300 img/s against 8,600 with int8 storage. The
+//   other cure, 7-bit int8 weights (onnxruntime's reduce_range), kept 98.71% of bits against 99.21%
+//   (npm run bench:quant);
 // - optionally (static calibration) activations: QuantizeLinear/DequantizeLinear pairs (uint8,
 //   asymmetric, one scale per tensor) on the float inputs of those ops and on Conv outputs, the ranges
 //   measured by running the float model over calibration images in onnxruntime-node; biases of Conv
@@ -47,8 +51,6 @@ export interface QuantizedModel {
 }
 
 const WEIGHT_OPS = new Set(['Conv', 'Gemm', 'MatMul']);
-/** Weight levels: full int8 when activations stay float, 7 bits under int8 activations (file comment). */
-const WEIGHT_LIMIT = { 'int8-per-channel-symmetric': 127, 'int7-per-channel-symmetric': 63 } as const;
 const HISTOGRAM_BINS = 2048;
 const INT32_LIMIT = 2 ** 31 - 1;
 
@@ -57,15 +59,11 @@ function intAttribute(node: NodeProto, name: string, fallback: number): number {
   return a?.i === undefined || a.i === null ? fallback : Number(a.i);
 }
 
-/**
- * Symmetric per-channel int8: scale[c] = max |w| over channel c / limit (1 for an all-zero channel),
- * values in [-limit, limit].
- */
+/** Symmetric per-channel int8: scale[c] = max |w| over channel c / 127 (1 for an all-zero channel). */
 export function quantizePerChannel(
   values: Float32Array,
   dims: readonly number[],
   axis: number,
-  limit = 127,
 ): { q: Int8Array; scales: Float32Array } {
   const channels = dims[axis];
   // Elements are laid out as [outer, channel, inner].
@@ -76,10 +74,10 @@ export function quantizePerChannel(
     const c = channelOf(i);
     maxAbs[c] = Math.max(maxAbs[c], Math.abs(values[i]));
   }
-  const scales = maxAbs.map((m) => (m > 0 ? m / limit : 1));
+  const scales = maxAbs.map((m) => (m > 0 ? m / 127 : 1));
   const q = new Int8Array(values.length);
   for (let i = 0; i < values.length; i++) {
-    q[i] = Math.max(-limit, Math.min(limit, Math.round(values[i] / scales[channelOf(i)])));
+    q[i] = Math.max(-127, Math.min(127, Math.round(values[i] / scales[channelOf(i)])));
   }
   return { q, scales };
 }
@@ -182,7 +180,7 @@ export async function quantizeModel(floatOnnx: Uint8Array, options: QuantizeOpti
   const graph = model.graph!;
   const initializers = new Map(graph.initializer!.map((t) => [t.name!, t]));
   const nodes = graph.node!;
-  const weights = options.calibration ? 'int7-per-channel-symmetric' : 'int8-per-channel-symmetric';
+  const weights = options.calibration ? 'uint8-per-channel-symmetric' : 'int8-per-channel-symmetric';
 
   // Activations to quantize: float inputs of the weight ops, and Conv outputs.
   const activations = new Set<string>();
@@ -232,15 +230,12 @@ export async function quantizeModel(floatOnnx: Uint8Array, options: QuantizeOpti
       if (!q) {
         const tensor = initializers.get(wName)!;
         const dims = tensor.dims!.map(Number);
-        const { q: values, scales } = quantizePerChannel(
-          initializerValues(tensor) as Float32Array,
-          dims,
-          weight.axis,
-          WEIGHT_LIMIT[weights],
-        );
-        const qName = constant(`${wName}_int8`, values, dims);
+        const { q: values, scales } = quantizePerChannel(initializerValues(tensor) as Float32Array, dims, weight.axis);
+        const unsigned = weights === 'uint8-per-channel-symmetric';
+        const qName = constant(`${wName}_q`, unsigned ? Uint8Array.from(values, (v) => v + 128) : values, dims);
         const s = constant(`${wName}_scale`, scales, [scales.length]);
-        const z = constant(`${wName}_zero`, new Int8Array(scales.length), [scales.length]);
+        const zeros = unsigned ? new Uint8Array(scales.length).fill(128) : new Int8Array(scales.length);
+        const z = constant(`${wName}_zero`, zeros, [scales.length]);
         prologue.push(
           nodeProto('DequantizeLinear', `${wName}_dequantize`, [qName, s, z], [`${wName}_dq`], { axis: weight.axis }),
         );

@@ -108,7 +108,7 @@ describe('edgehash export', () => {
     expect(int8.card).toMatchObject({
       modelId: 'tiny_run.int8',
       precision: 'int8',
-      quantization: { weights: 'int7-per-channel-symmetric', activations: 'int8-static', calibrationImages: 24 },
+      quantization: { weights: 'uint8-per-channel-symmetric', activations: 'int8-static', calibrationImages: 24 },
       input: float.card.input,
       training: float.card.training,
     });
