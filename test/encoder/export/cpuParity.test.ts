@@ -1,8 +1,9 @@
 // Static int8 models compute the same outputs on every x86 CPU: here the host's onnxruntime-node
 // against the same hasher on an emulated Haswell (AVX2 without VNNI, whose uint8 x int8 kernels add
 // pairs of products in saturating int16). A collection encoded on one machine must match queries
-// hashed on another; int8-stored weights broke that (CI saw 9 of 3,072 signs flip on cnnHash), so
-// under int8 activations the quantizer stores weights as uint8 around zero point 128.
+// hashed on another; int8-stored weights broke that (a CI host without VNNI: outputs 0.69 apart on
+// cnnHash, 9 of 3,072 signs flipped here under qemu), so under int8 activations the quantizer stores
+// weights as uint8 around zero point 128.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModelCard } from '../../../encoder/export/modelCard.js';
