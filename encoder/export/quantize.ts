@@ -180,7 +180,8 @@ export async function quantizeModel(floatOnnx: Uint8Array, options: QuantizeOpti
   const graph = model.graph!;
   const initializers = new Map(graph.initializer!.map((t) => [t.name!, t]));
   const nodes = graph.node!;
-  const weights = options.calibration ? 'uint8-per-channel-symmetric' : 'int8-per-channel-symmetric';
+  const unsignedWeights = options.calibration !== undefined;
+  const weights = unsignedWeights ? 'uint8-per-channel-symmetric' : 'int8-per-channel-symmetric';
 
   // Activations to quantize: float inputs of the weight ops, and Conv outputs.
   const activations = new Set<string>();
@@ -231,10 +232,10 @@ export async function quantizeModel(floatOnnx: Uint8Array, options: QuantizeOpti
         const tensor = initializers.get(wName)!;
         const dims = tensor.dims!.map(Number);
         const { q: values, scales } = quantizePerChannel(initializerValues(tensor) as Float32Array, dims, weight.axis);
-        const unsigned = weights === 'uint8-per-channel-symmetric';
-        const qName = constant(`${wName}_q`, unsigned ? Uint8Array.from(values, (v) => v + 128) : values, dims);
+        const stored = unsignedWeights ? Uint8Array.from(values, (v) => v + 128) : values;
+        const qName = constant(`${wName}_q`, stored, dims);
         const s = constant(`${wName}_scale`, scales, [scales.length]);
-        const zeros = unsigned ? new Uint8Array(scales.length).fill(128) : new Int8Array(scales.length);
+        const zeros = unsignedWeights ? new Uint8Array(scales.length).fill(128) : new Int8Array(scales.length);
         const z = constant(`${wName}_zero`, zeros, [scales.length]);
         prologue.push(
           nodeProto('DequantizeLinear', `${wName}_dequantize`, [qName, s, z], [`${wName}_dq`], { axis: weight.axis }),

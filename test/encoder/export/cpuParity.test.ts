@@ -40,8 +40,8 @@ function saturationProbe(storage: 'int8' | 'uint8'): { onnx: Uint8Array; card: M
   g.reserve('hash');
   const scale = g.initializer('scale', Float32Array.of(1), []);
   const flat = g.op('Reshape', [image, g.int64s('shape', [-1, 64])]);
-  const x = g.op('QuantizeLinear', [flat, scale, g.initializer('x_zero', Uint8Array.of(0), [])]);
-  const xDq = g.op('DequantizeLinear', [x, scale, g.initializer('x_zero', Uint8Array.of(0), [])]);
+  const xZero = g.initializer('x_zero', Uint8Array.of(0), []);
+  const xDq = g.op('DequantizeLinear', [g.op('QuantizeLinear', [flat, scale, xZero]), scale, xZero]);
   const [w, zero] =
     storage === 'int8'
       ? [new Int8Array(64 * 8).fill(127), Int8Array.of(0)]
