@@ -5,10 +5,9 @@
 //   they are stored as uint8 with zero point 128 (the same levels): onnxruntime's x86 uint8 x int8
 //   kernels without VNNI (AVX2, AVX-512BW) add pairs of products in saturating int16 (VPMADDUBSW),
 //   2 x 255 x 127 overflows it, and the codes then differ from a VNNI CPU's and onnxruntime-web's;
-//   uint8 x uint8 kernels widen to int16 first and agree everywhere. The price is speed: measured once
-//   on a VNNI CPU (one thread, cifar10-2 cnnHash), 5,300 img/s against 8,600 with int8 storage. The
-//   other cure, 7-bit int8 weights (onnxruntime's reduce_range), kept 98.71% of bits against 99.21%
-//   (npm run bench:quant);
+//   uint8 x uint8 kernels widen to int16 first and agree everywhere. The price is speed (npm run
+//   bench:quant prints it per model: static int8 is slower than float there). The other cure, 7-bit
+//   int8 weights (onnxruntime's reduce_range), kept 98.71% of bits against 99.21% (bench:quant);
 // - optionally (static calibration) activations: QuantizeLinear/DequantizeLinear pairs (uint8,
 //   asymmetric, one scale per tensor) on the float inputs of those ops and on Conv outputs, the ranges
 //   measured by running the float model over calibration images in onnxruntime-node; biases of Conv

@@ -3,12 +3,13 @@
 // to the float model.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildModelCard } from '../../../encoder/export/modelCard.js';
 import { DataType, decodeModel, initializerValues } from '../../../encoder/export/onnxGraph.js';
 import { quantizeModel, quantizePerChannel } from '../../../encoder/export/quantize.js';
 import { runInOrtWeb } from '../../../encoder/hash/webRuntime.js';
 import { listArchitectures } from '../../../encoder/models/index.js';
+import type { ModelCard } from '../../../schemas/modelCard.js';
 import {
+  cardOf,
   exportSmall,
   hasherPool,
   maxAbsDiff,
@@ -16,7 +17,7 @@ import {
   randomNormalBatch,
   type SmallModel,
   signMismatches,
-  TEST_NORMALIZATION,
+  staticInt8Small,
 } from './support.js';
 
 beforeAll(async () => {
@@ -25,20 +26,8 @@ beforeAll(async () => {
 
 const openHasher = hasherPool();
 
-async function hasher(
-  onnx: Uint8Array,
-  small: SmallModel,
-  quantization?: Awaited<ReturnType<typeof quantizeModel>>['quantization'],
-) {
-  const card = buildModelCard({
-    modelId: 'quantized',
-    config: small.model.config,
-    onnx: { bytes: onnx, inputName: small.card.input.name, outputName: small.card.output.name, opset: 17 },
-    normalization: TEST_NORMALIZATION,
-    quantization,
-  });
-  return openHasher(onnx, card);
-}
+const hasher = (onnx: Uint8Array, small: SmallModel, quantization?: ModelCard['quantization']) =>
+  openHasher(onnx, cardOf(small, onnx, quantization));
 
 describe('quantizePerChannel', () => {
   it('gives each output channel its own scale, maps its largest magnitude to +-127 and rounds within half a step', () => {
@@ -150,14 +139,10 @@ describe('quantizeModel', () => {
 describe('every architecture quantizes', () => {
   for (const architecture of listArchitectures()) {
     it(`${architecture}: static int8 runs in ort-node and ort-web with the same outputs`, async () => {
-      const small = exportSmall(randomizedModel(architecture, {}, { bits: 16, inputSize: 16, seed: 3 }));
-      const per = 16 * 16 * 3;
-      const quantized = await quantizeModel(small.onnx, {
-        calibration: { inputs: randomNormalBatch(16 * per, 4), count: 16 },
-      });
-      const batch = randomNormalBatch(4 * per, 6);
-      const node = await (await hasher(quantized.onnx, small, quantized.quantization)).outputs(batch, 4);
-      const web = await runInOrtWeb(quantized.onnx, 'image', 'hash', batch, [4, 16, 16, 3]);
+      const { onnx, card } = await staticInt8Small(architecture);
+      const batch = randomNormalBatch(4 * 16 * 16 * 3, 6);
+      const node = await (await openHasher(onnx, card)).outputs(batch, 4);
+      const web = await runInOrtWeb(onnx, 'image', 'hash', batch, [4, 16, 16, 3]);
       expect(maxAbsDiff(node, web)).toBeLessThan(1e-4);
     });
   }

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll } from 'vitest';
 import { exportHashModel } from '../../../encoder/export/exportModel.js';
 import { buildModelCard } from '../../../encoder/export/modelCard.js';
+import { quantizeModel } from '../../../encoder/export/quantize.js';
 import { OnnxHasher } from '../../../encoder/hash/onnxHasher.js';
 import { createModel, type HashModel } from '../../../encoder/models/index.js';
 import { mulberry32 } from '../../../encoder/random.js';
@@ -53,6 +54,28 @@ export function exportSmall(model: HashModel, modelId = 'test-model'): SmallMode
     },
   });
   return { model, onnx: exported.onnx, card };
+}
+
+/** The card of `onnx`, an export of `small` (quantized as `quantization` says, or float). */
+export function cardOf(small: SmallModel, onnx: Uint8Array, quantization?: ModelCard['quantization']): ModelCard {
+  return buildModelCard({
+    modelId: 'quantized',
+    config: small.model.config,
+    onnx: { bytes: onnx, inputName: small.card.input.name, outputName: small.card.output.name, opset: 17 },
+    normalization: TEST_NORMALIZATION,
+    quantization,
+  });
+}
+
+/** A randomized 16 px, 16-bit `architecture` quantized with static activations (16 calibration images). */
+export async function staticInt8Small(
+  architecture: string,
+): Promise<{ small: SmallModel; onnx: Uint8Array; card: ModelCard }> {
+  const small = exportSmall(randomizedModel(architecture, {}, { bits: 16, inputSize: 16, seed: 3 }));
+  const quantized = await quantizeModel(small.onnx, {
+    calibration: { inputs: randomNormalBatch(16 * 16 * 16 * 3, 4), count: 16 },
+  });
+  return { small, onnx: quantized.onnx, card: cardOf(small, quantized.onnx, quantized.quantization) };
 }
 
 export function tfjsOutputs(model: HashModel, batch: Float32Array, n: number): Float32Array {
