@@ -1,5 +1,6 @@
-// Runs a comparison study run by run (each resumable; a finished run is read back, not retrained)
-// and rewrites the results page after every run, so a long study shows its progress.
+// Runs a comparison study run by run (each resumable; a finished run is read back from its folder or
+// from the records committed with the page, not retrained) and rewrites the results page and its
+// records after every run, so a long study shows its progress.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../config.js';
@@ -10,7 +11,8 @@ import { evaluate, runWallSeconds, train } from '../train/trainer.js';
 import { type RunRecord, type RunSettings, writeResultsPage } from './resultsPage.js';
 import type { Study, StudyRun } from './studyRuns.js';
 
-const RESULT_FILE = 'study-result.json';
+/** A finished run's record in its own folder. */
+const resultFileOf = (run: StudyRun) => path.join(run.config.outputDir, 'study-result.json');
 
 /** What a run's figures depend on; paths are left out, so a moved checkout still reads its runs. */
 function settingsOf(run: StudyRun): RunSettings {
@@ -34,21 +36,63 @@ function changedSettings(saved: RunSettings, current: RunSettings): string[] {
   );
 }
 
-async function runOnce(run: StudyRun, log: (line: string) => void): Promise<RunRecord> {
-  const file = path.join(run.config.outputDir, RESULT_FILE);
-  const saved = await readFile(file, 'utf8').catch(() => undefined);
+/** The records file committed with the results page (see Study.recordsFile). */
+interface CommittedRecords {
+  file: string;
+  records: RunRecord[];
+}
+
+async function readCommittedRecords(file: string): Promise<CommittedRecords> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return { file, records: [] };
+  let records: unknown;
+  try {
+    records = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: not JSON (${(error as Error).message}); delete it to train every run again`);
+  }
+  if (!Array.isArray(records)) throw new ConfigError(`${file}: expected an array of run records`);
+  return { file, records: records as RunRecord[] };
+}
+
+/** A finished run's record and where it was found. */
+interface SavedRecord {
+  record: RunRecord;
+  file: string;
+  /** How to make the study train the run again. */
+  remedy: string;
+  /** Whether the run's checkpoints are at hand (a record from the page's records file has none). */
+  hasCheckpoints: boolean;
+}
+
+/** The run's own record in its folder, else its entry in the records file committed with the page. */
+async function savedRecord(run: StudyRun, committed: CommittedRecords): Promise<SavedRecord | undefined> {
+  const file = resultFileOf(run);
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text) {
+    const remedy = `move ${run.config.outputDir} away to train it again`;
+    return { record: JSON.parse(text) as RunRecord, file, remedy, hasCheckpoints: true };
+  }
+  const record = committed.records.find((r) => r.id === run.id && r.protocol === run.protocol && r.bits === run.bits);
+  if (!record) return undefined;
+  const remedy = `delete its record from ${committed.file} to train it again`;
+  return { record, file: committed.file, remedy, hasCheckpoints: false };
+}
+
+async function runOnce(run: StudyRun, committed: CommittedRecords, log: (line: string) => void): Promise<RunRecord> {
+  const saved = await savedRecord(run, committed);
   if (saved) {
-    const record = JSON.parse(saved) as RunRecord;
+    const { record, file } = saved;
     // Records written before settings were kept cannot be checked; they are read as they are.
     const changed = record.settings ? changedSettings(record.settings, settingsOf(run)) : [];
     if (changed.length > 0) {
       throw new ConfigError(
-        `${file}: this run finished under other settings (${changed.join(', ')} changed in the study); ` +
-          `move ${run.config.outputDir} away to train it again`,
+        `${file}: run ${run.config.name} finished under other settings (${changed.join(', ')} changed in the study); ` +
+          saved.remedy,
       );
     }
     log(`${run.config.name}: finished earlier, read from ${file}`);
-    return record.mapTieAveraged === undefined ? reevaluate(run, record, file, log) : record;
+    return record.mapTieAveraged === undefined && saved.hasCheckpoints ? reevaluate(run, record, file, log) : record;
   }
   log(`${run.config.name}: training`);
   const result = await train(run.config, { resume: true });
@@ -68,7 +112,7 @@ async function runOnce(run: StudyRun, log: (line: string) => void): Promise<RunR
     backend: result.backend,
     settings: settingsOf(run),
   };
-  await writeRecord(file, record);
+  await writeRecord(resultFileOf(run), record);
   return record;
 }
 
@@ -107,9 +151,10 @@ async function writeRecord(file: string, record: RunRecord): Promise<void> {
 }
 
 export async function runStudy(study: Study, log: (line: string) => void = console.error): Promise<RunRecord[]> {
+  const committed = await readCommittedRecords(study.recordsFile);
   const records: RunRecord[] = [];
   for (const run of study.runs) {
-    records.push(await runOnce(run, log));
+    records.push(await runOnce(run, committed, log));
     await writeResultsPage(study, records);
   }
   log(`results: ${study.resultsFile}`);

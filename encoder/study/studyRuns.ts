@@ -22,6 +22,11 @@ export interface Study {
   runs: StudyRun[];
   /** The results page, resolved. */
   resultsFile: string;
+  /**
+   * Beside the page, every finished run's record (`<page>.records.json`), committed with it: a fresh
+   * checkout reads finished runs back from it instead of training them again.
+   */
+  recordsFile: string;
 }
 
 export async function loadStudy(file: string): Promise<Study> {
@@ -51,5 +56,7 @@ export async function loadStudy(file: string): Promise<Study> {
     study.bits.flatMap((bits) => study.methods.map((m) => run(m, protocol, bits))),
   );
   runs.push(...study.ablations.map((a) => run(a, a.protocol, a.bits)));
-  return { file, config: study, runs, resultsFile: path.resolve(path.dirname(path.resolve(file)), study.results) };
+  const resultsFile = path.resolve(path.dirname(path.resolve(file)), study.results);
+  const recordsFile = `${resultsFile.replace(/\.md$/, '')}.records.json`;
+  return { file, config: study, runs, resultsFile, recordsFile };
 }

@@ -1,7 +1,8 @@
 // A comparison study end to end on tiny synthetic CIFAR data: every method and ablation trains under
 // the same budget, the results page holds the table, the ablations and the PR plots, and a second
-// run reads finished runs back instead of training them again.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+// run reads finished runs back (from their folders, or in a fresh checkout from the records committed
+// with the page) instead of training them again.
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -92,7 +93,7 @@ describe('edgehash compare', () => {
     }
     const page = await readFile(path.join(dir, 'docs/results.md'), 'utf8');
     expect(page).toMatch(/## cifar10-2/);
-    expect(page).toContain(`npx edgehash compare --study ${studyFile}\` (study \`tiny-study\`), 3 of 3 runs finished.`);
+    expect(page).toContain(`npx edgehash compare --study ${studyFile}\` (study \`tiny-study\`), 3 of 3 runs finished;`);
     expect(page).toMatch(/mAP@ALL \/ tie-averaged mAP@ALL \/ P@H<=2/);
     expect(page).toMatch(/\| CNN \+ CSQ \| \d+\.\d\d \/ \d+\.\d\d \/ \d+\.\d\d \|/);
     expect(records.every((r) => r.mapTieAveraged !== undefined && r.mapTieAveraged > 0)).toBe(true);
@@ -108,6 +109,37 @@ describe('edgehash compare', () => {
     await runStudy(await loadStudy(studyFile), (l) => lines.push(l));
     expect(lines.filter((l) => l.includes('finished earlier'))).toHaveLength(3);
     expect(lines.some((l) => l.endsWith(': training'))).toBe(false);
+  });
+
+  it('reads finished runs back from the records committed with the page when their folders are gone', async () => {
+    // A fresh checkout: the study file and docs/, no runs/.
+    const fresh = await mkdtemp(path.join(tmpdir(), 'edgehash-study-checkout-'));
+    await cp(path.join(dir, 'docs'), path.join(fresh, 'docs'), { recursive: true });
+    const file = path.join(fresh, 'study.json');
+    await writeFile(file, JSON.stringify({ ...study, dataset: { ...study.dataset, root: path.join(dir, 'cifar') } }));
+    const recordsFile = path.join(fresh, 'docs/results.records.json');
+    const committed = JSON.parse(await readFile(recordsFile, 'utf8')) as RunRecord[];
+    expect(committed.map((r) => r.id)).toEqual(['csq', 'dah', 'dah-no-attention']);
+    const lines: string[] = [];
+    const records = await runStudy(await loadStudy(file), (l) => lines.push(l));
+    expect(lines.filter((l) => l.endsWith(`finished earlier, read from ${recordsFile}`))).toHaveLength(3);
+    expect(lines.some((l) => l.endsWith(': training'))).toBe(false);
+    expect(records).toEqual(committed);
+    const page = await readFile(path.join(fresh, 'docs/results.md'), 'utf8');
+    expect(page).toContain('3 of 3 runs finished; their records are in `results.records.json`');
+
+    const methods = study.methods.map((m) => (m.id === 'csq' ? { ...m, options: { widths: [8], hidden: 0 } } : m));
+    await writeFile(file, JSON.stringify({ ...study, methods }));
+    await expect(runStudy(await loadStudy(file), () => {})).rejects.toThrow(
+      `${recordsFile}: run csq-cifar10-2-16 finished under other settings (model changed in the study); ` +
+        `delete its record from ${recordsFile} to train it again`,
+    );
+    await writeFile(recordsFile, '{"not": "an array"}');
+    await expect(runStudy(await loadStudy(file), () => {})).rejects.toThrow(
+      `${recordsFile}: expected an array of run records`,
+    );
+    await writeFile(recordsFile, '[{');
+    await expect(runStudy(await loadStudy(file), () => {})).rejects.toThrow(ConfigError);
   });
 
   it('completes a record from before the tie-averaged mAP from its selected checkpoint, without training', async () => {
@@ -141,7 +173,7 @@ describe('edgehash compare', () => {
     const run = runStudy(await loadStudy(changed), () => {});
     await expect(run).rejects.toThrow(ConfigError);
     await expect(runStudy(await loadStudy(changed), () => {})).rejects.toThrow(
-      /runs\/dah-cifar10-2-16\/study-result.json: this run finished under other settings \(loss changed in the study\)/,
+      /runs\/dah-cifar10-2-16\/study-result.json: run dah-cifar10-2-16 finished under other settings \(loss changed in the study\); move .*runs\/dah-cifar10-2-16 away/,
     );
   });
 
