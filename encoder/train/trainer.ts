@@ -15,7 +15,7 @@ import type { ImageDataset } from '../data/types.js';
 import { selectBackend } from '../engine/backend.js';
 import { writeEvaluationReport } from '../eval/report.js';
 import { evaluateRetrieval, type RetrievalMetrics } from '../eval/retrieval.js';
-import { createModel } from '../models/index.js';
+import { createModel, type HashModelConfig } from '../models/index.js';
 import { loadPretrained } from '../models/pretrained.js';
 import { loadCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
 import { type BatchEncoder, encodeIndices } from './encode.js';
@@ -70,6 +70,21 @@ async function latestEpochCheckpoint(config: TrainConfig): Promise<string | unde
   return epochs.length ? path.join(checkpointsDir(config), epochs[epochs.length - 1]) : undefined;
 }
 
+/** The model a run config asks for, on images of the given shape and classes. */
+export function hashModelConfigOf(
+  config: TrainConfig,
+  images: Pick<HashModelConfig, 'inputSize' | 'channels' | 'numClasses'>,
+): HashModelConfig {
+  return {
+    architecture: config.model.architecture,
+    bits: config.model.bits,
+    ...images,
+    options: config.model.options,
+    seed: config.training.seed,
+    testTimeFlip: config.model.testTimeFlip,
+  };
+}
+
 /** Everything a run needs, built from its config. */
 export async function prepareRun(config: TrainConfig) {
   const backend = await selectBackend(config.training.backend);
@@ -79,16 +94,13 @@ export async function prepareRun(config: TrainConfig) {
     validationPerClass: config.training.validationPerClass,
   });
   tf.util.assert(dataset.height === dataset.width, () => 'square images expected');
-  const model = createModel({
-    architecture: config.model.architecture,
-    bits: config.model.bits,
-    inputSize: dataset.height,
-    channels: dataset.channels,
-    numClasses: dataset.classNames.length,
-    options: config.model.options,
-    seed: config.training.seed,
-    testTimeFlip: config.model.testTimeFlip,
-  });
+  const model = createModel(
+    hashModelConfigOf(config, {
+      inputSize: dataset.height,
+      channels: dataset.channels,
+      numClasses: dataset.classNames.length,
+    }),
+  );
   // Input statistics of the training images; recorded with the model for export.
   const normalization = computeNormalization(dataset, split.train);
   return { backend, dataset, split, model, normalization };

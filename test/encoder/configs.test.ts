@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, readJsonFile } from '../../encoder/config.js';
 import { createModel } from '../../encoder/models/index.js';
 import { loadStudy } from '../../encoder/study/studyRuns.js';
+import { hashModelConfigOf } from '../../encoder/train/trainer.js';
 import type { TrainConfig } from '../../schemas/trainConfig.js';
 
 const dir = path.resolve(import.meta.dirname, '../../configs');
@@ -34,21 +35,12 @@ describe('configs/', () => {
     const configs = await runConfigsOf(path.join(dir, name));
     expect(configs.length).toBeGreaterThan(0);
     const built = new Set<string>();
-    for (const { model, training } of configs) {
-      const key = JSON.stringify(model);
+    for (const config of configs) {
+      const key = JSON.stringify(config.model);
       if (built.has(key)) continue;
       built.add(key);
-      const { net } = createModel({
-        architecture: model.architecture,
-        bits: model.bits,
-        inputSize: 32,
-        channels: 3,
-        numClasses: 10,
-        options: model.options,
-        seed: training.seed,
-        testTimeFlip: model.testTimeFlip,
-      });
-      expect(net.outputs[0].shape).toEqual([null, model.bits]);
+      const { net } = createModel(hashModelConfigOf(config, { inputSize: 32, channels: 3, numClasses: 10 }));
+      expect(net.outputs[0].shape).toEqual([null, config.model.bits]);
       net.dispose();
     }
   });
