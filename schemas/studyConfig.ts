@@ -5,6 +5,19 @@ import { z } from 'zod';
 import { protocols, TrainConfig } from './trainConfig.js';
 
 const { model, loss } = TrainConfig.shape;
+const training = TrainConfig.shape.training.unwrap().shape;
+
+/**
+ * Where one protocol needs another number of epochs than the study's `training` (cifar10-2 trains on
+ * 12 times the images of cifar10-1 per epoch): still the same for every method on that protocol.
+ */
+export const ProtocolBudget = z
+  .object({
+    epochs: training.epochs.unwrap().optional(),
+    warmupEpochs: training.warmupEpochs,
+    validateEvery: training.validateEvery.unwrap().optional(),
+  })
+  .strict();
 const RunId = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, . _ -');
 
 export const StudyMethod = z
@@ -34,6 +47,8 @@ export const StudyConfig = z
     outputDir: TrainConfig.shape.outputDir,
     /** The shared budget: the same epochs, augmentation and seed for every run. */
     training: TrainConfig.shape.training,
+    /** Per protocol, epochs that differ from `training`'s (e.g. {"cifar10-2": {"epochs": 10}}). */
+    protocolBudgets: z.partialRecord(z.enum(protocols), ProtocolBudget).default({}),
     protocols: z.array(z.enum(protocols)).min(1),
     bits: z.array(model.shape.bits).min(1),
     methods: z.array(StudyMethod).min(1),
@@ -47,6 +62,12 @@ export const StudyConfig = z
     notes: z.array(z.string().min(1)).default([]),
     /** The results page (Markdown) and the folder for its plots. */
     results: z.string().min(1),
+    /**
+     * Records files of other studies' pages (`<page>.records.json`, relative to the study file) whose
+     * finished runs this study reads back instead of training them again, where a run has the same
+     * method id, protocol, bits and settings (a differing one is refused, as for the study's own).
+     */
+    recordsFrom: z.array(z.string().min(1)).default([]),
   })
   .strict()
   .refine(

@@ -36,15 +36,21 @@ function changedSettings(saved: RunSettings, current: RunSettings): string[] {
   );
 }
 
-/** The records file committed with the results page (see Study.recordsFile). */
+/** A records file: the one committed with the results page (see Study.recordsFile) or one it borrows from. */
 interface CommittedRecords {
   file: string;
   records: RunRecord[];
+  /** How to make the study train one of these runs again. */
+  remedy: string;
 }
 
-async function readCommittedRecords(file: string): Promise<CommittedRecords> {
-  const text = await readFile(file, 'utf8').catch(() => undefined);
-  if (text === undefined) return { file, records: [] };
+/** The records of a file; a missing file has none where `optional` (the page's own, before its first run). */
+async function readRecordsFile(file: string, remedy: string, optional: boolean): Promise<CommittedRecords> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (optional && error.code === 'ENOENT') return undefined;
+    throw new ConfigError(`${file}: cannot read run records (${error.code ?? error.message})`);
+  });
+  if (text === undefined) return { file, records: [], remedy };
   let records: unknown;
   try {
     records = JSON.parse(text);
@@ -52,7 +58,18 @@ async function readCommittedRecords(file: string): Promise<CommittedRecords> {
     throw new ConfigError(`${file}: not JSON (${(error as Error).message}); delete it to train every run again`);
   }
   if (!Array.isArray(records)) throw new ConfigError(`${file}: expected an array of run records`);
-  return { file, records: records as RunRecord[] };
+  return { file, records: records as RunRecord[], remedy };
+}
+
+/** The page's own records, then those of `recordsFrom` in their order. */
+async function readCommittedRecords(study: Study): Promise<CommittedRecords[]> {
+  const own = await readRecordsFile(study.recordsFile, `delete its record from ${study.recordsFile}`, true);
+  const borrowed = await Promise.all(
+    study.borrowedRecordsFiles.map((file) =>
+      readRecordsFile(file, `take ${path.basename(file)} out of recordsFrom in ${study.file}`, false),
+    ),
+  );
+  return [own, ...borrowed];
 }
 
 /** A finished run's record and where it was found. */
@@ -61,25 +78,26 @@ interface SavedRecord {
   file: string;
   /** How to make the study train the run again. */
   remedy: string;
-  /** Whether the run's checkpoints are at hand (a record from the page's records file has none). */
+  /** Whether the run's checkpoints are at hand (a record from a records file has none). */
   hasCheckpoints: boolean;
 }
 
-/** The run's own record in its folder, else its entry in the records file committed with the page. */
-async function savedRecord(run: StudyRun, committed: CommittedRecords): Promise<SavedRecord | undefined> {
+/** The run's own record in its folder, else its first entry in the records files. */
+async function savedRecord(run: StudyRun, committed: CommittedRecords[]): Promise<SavedRecord | undefined> {
   const file = resultFileOf(run);
   const text = await readFile(file, 'utf8').catch(() => undefined);
   if (text) {
     const remedy = `move ${run.config.outputDir} away to train it again`;
     return { record: JSON.parse(text) as RunRecord, file, remedy, hasCheckpoints: true };
   }
-  const record = committed.records.find((r) => r.id === run.id && r.protocol === run.protocol && r.bits === run.bits);
-  if (!record) return undefined;
-  const remedy = `delete its record from ${committed.file} to train it again`;
-  return { record, file: committed.file, remedy, hasCheckpoints: false };
+  for (const source of committed) {
+    const record = source.records.find((r) => r.id === run.id && r.protocol === run.protocol && r.bits === run.bits);
+    if (record) return { record, file: source.file, remedy: `${source.remedy} to train it again`, hasCheckpoints: false };
+  }
+  return undefined;
 }
 
-async function runOnce(run: StudyRun, committed: CommittedRecords, log: (line: string) => void): Promise<RunRecord> {
+async function runOnce(run: StudyRun, committed: CommittedRecords[], log: (line: string) => void): Promise<RunRecord> {
   const saved = await savedRecord(run, committed);
   if (saved) {
     const { record, file } = saved;
@@ -151,7 +169,7 @@ async function writeRecord(file: string, record: RunRecord): Promise<void> {
 }
 
 export async function runStudy(study: Study, log: (line: string) => void = console.error): Promise<RunRecord[]> {
-  const committed = await readCommittedRecords(study.recordsFile);
+  const committed = await readCommittedRecords(study);
   const records: RunRecord[] = [];
   for (const run of study.runs) {
     records.push(await runOnce(run, committed, log));

@@ -27,6 +27,8 @@ export interface Study {
    * checkout reads finished runs back from it instead of training them again.
    */
   recordsFile: string;
+  /** Other studies' records files to read finished runs back from (`recordsFrom`), resolved. */
+  borrowedRecordsFiles: string[];
 }
 
 export async function loadStudy(file: string): Promise<Study> {
@@ -44,7 +46,7 @@ export async function loadStudy(file: string): Promise<Study> {
         protocol,
         model: { architecture: m.architecture, bits, options: m.options },
         loss: m.loss,
-        training: study.training,
+        training: { ...study.training, ...study.protocolBudgets[protocol] },
         cacheDir: study.cacheDir,
         outputDir: path.join(study.outputDir, name),
       },
@@ -56,7 +58,9 @@ export async function loadStudy(file: string): Promise<Study> {
     study.bits.flatMap((bits) => study.methods.map((m) => run(m, protocol, bits))),
   );
   runs.push(...study.ablations.map((a) => run(a, a.protocol, a.bits)));
-  const resultsFile = path.resolve(path.dirname(path.resolve(file)), study.results);
+  const dir = path.dirname(path.resolve(file));
+  const resultsFile = path.resolve(dir, study.results);
   const recordsFile = `${resultsFile.replace(/\.md$/, '')}.records.json`;
-  return { file, config: study, runs, resultsFile, recordsFile };
+  const borrowedRecordsFiles = study.recordsFrom.map((f) => path.resolve(dir, f));
+  return { file, config: study, runs, resultsFile, recordsFile, borrowedRecordsFiles };
 }

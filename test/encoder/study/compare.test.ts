@@ -142,6 +142,32 @@ describe('edgehash compare', () => {
     await expect(runStudy(await loadStudy(file), () => {})).rejects.toThrow(ConfigError);
   });
 
+  it("reads finished runs back from another study's records named in recordsFrom, and refuses a mismatch", async () => {
+    const other = await mkdtemp(path.join(tmpdir(), 'edgehash-study-borrow-'));
+    const borrowed = path.join(dir, 'docs/results.records.json');
+    const file = path.join(other, 'full.json');
+    const full = { ...study, dataset: { ...study.dataset, root: path.join(dir, 'cifar') }, results: 'full.md' };
+    await writeFile(file, JSON.stringify({ ...full, recordsFrom: [path.relative(other, borrowed)] }));
+    const lines: string[] = [];
+    const records = await runStudy(await loadStudy(file), (l) => lines.push(l));
+    expect(lines.filter((l) => l.endsWith(`finished earlier, read from ${borrowed}`))).toHaveLength(3);
+    expect(lines.some((l) => l.endsWith(': training'))).toBe(false);
+    // The page's own records now hold them, so the next run finds them there first.
+    expect(JSON.parse(await readFile(path.join(other, 'full.records.json'), 'utf8'))).toEqual(records);
+
+    const methods = study.methods.map((m) => (m.id === 'dah' ? { ...m, options: { widths: [8], hidden: 0 } } : m));
+    const changed = path.join(other, 'changed.json');
+    await writeFile(changed, JSON.stringify({ ...full, methods, results: 'changed.md', recordsFrom: [borrowed] }));
+    await expect(runStudy(await loadStudy(changed), () => {})).rejects.toThrow(
+      `${borrowed}: run dah-cifar10-2-16 finished under other settings (model changed in the study); ` +
+        `take results.records.json out of recordsFrom in ${changed} to train it again`,
+    );
+    await writeFile(changed, JSON.stringify({ ...full, results: 'changed.md', recordsFrom: ['missing.records.json'] }));
+    await expect(runStudy(await loadStudy(changed), () => {})).rejects.toThrow(
+      `${path.join(other, 'missing.records.json')}: cannot read run records (ENOENT)`,
+    );
+  });
+
   it('completes a record from before the tie-averaged mAP from its selected checkpoint, without training', async () => {
     const file = path.join(dir, 'runs/dah-cifar10-2-16/study-result.json');
     const finished = JSON.parse(await readFile(file, 'utf8')) as RunRecord;
@@ -224,6 +250,47 @@ describe('edgehash compare', () => {
     );
     await writeFile(file, JSON.stringify({ ...study, subject: 'nope' }));
     await expect(loadStudy(file)).rejects.toThrow(/subject: subject must be the id of one of the methods/);
+  });
+
+  it('gives a protocol its own epochs under protocolBudgets, the same for every method, and says so on the page', async () => {
+    const file = path.join(dir, 'budgets.json');
+    const training = { ...study.training, epochs: 30, warmupEpochs: 3 };
+    const protocolBudgets = { 'cifar10-2': { epochs: 10, warmupEpochs: 2 } };
+    await writeFile(file, JSON.stringify({ ...study, training, protocols: ['cifar10-1', 'cifar10-2'], protocolBudgets }));
+    const loaded = await loadStudy(file);
+    const budgets = loaded.runs.map((r) => [r.config.name, r.config.training.epochs, r.config.training.warmupEpochs]);
+    expect(budgets).toEqual([
+      ['csq-cifar10-1-16', 30, 3],
+      ['dah-cifar10-1-16', 30, 3],
+      ['csq-cifar10-2-16', 10, 2],
+      ['dah-cifar10-2-16', 10, 2],
+      ['dah-no-attention-cifar10-2-16', 10, 2],
+    ]);
+    expect(loaded.runs.every((r) => r.config.training.batchSize === 32 && r.config.training.seed === 0)).toBe(true);
+    const record = (protocol: string): RunRecord => ({
+      id: 'csq',
+      label: 'CNN + CSQ',
+      protocol,
+      bits: 16,
+      map: 0.5,
+      mapTieAveraged: 0.5,
+      topK: -1,
+      precisionWithinRadius2: 0.5,
+      parameters: 1,
+      imagesPerSecond: 1,
+      wallSeconds: 1,
+      epochs: 1,
+      selectedEpoch: 1,
+      backend: 'cpu',
+      curve: { precision: [], recall: [] },
+    });
+    const page = resultsMarkdown(loaded, [record('cifar10-1'), record('cifar10-2')], new Map());
+    expect(page).toContain('Every method has the same budget on a protocol (given under its heading);');
+    expect(page).toContain('## cifar10-1\n\nBudget: 30 epochs, batch 32, learning rate 0.005 (3-epoch warmup, cosine)');
+    expect(page).toContain('## cifar10-2\n\nBudget: 10 epochs, batch 32, learning rate 0.005 (2-epoch warmup, cosine)');
+
+    await writeFile(file, JSON.stringify({ ...study, protocolBudgets: { 'cifar10-2': { epoch: 10 } } }));
+    await expect(loadStudy(file)).rejects.toThrow(/protocolBudgets.cifar10-2: Unrecognized key: "epoch"/);
   });
 
   it('names the file and the field of a bad study', async () => {
