@@ -92,7 +92,8 @@ async function savedRecord(run: StudyRun, committed: CommittedRecords[]): Promis
   }
   for (const source of committed) {
     const record = source.records.find((r) => r.id === run.id && r.protocol === run.protocol && r.bits === run.bits);
-    if (record) return { record, file: source.file, remedy: `${source.remedy} to train it again`, hasCheckpoints: false };
+    if (record)
+      return { record, file: source.file, remedy: `${source.remedy} to train it again`, hasCheckpoints: false };
   }
   return undefined;
 }

@@ -256,7 +256,10 @@ describe('edgehash compare', () => {
     const file = path.join(dir, 'budgets.json');
     const training = { ...study.training, epochs: 30, warmupEpochs: 3 };
     const protocolBudgets = { 'cifar10-2': { epochs: 10, warmupEpochs: 2 } };
-    await writeFile(file, JSON.stringify({ ...study, training, protocols: ['cifar10-1', 'cifar10-2'], protocolBudgets }));
+    await writeFile(
+      file,
+      JSON.stringify({ ...study, training, protocols: ['cifar10-1', 'cifar10-2'], protocolBudgets }),
+    );
     const loaded = await loadStudy(file);
     const budgets = loaded.runs.map((r) => [r.config.name, r.config.training.epochs, r.config.training.warmupEpochs]);
     expect(budgets).toEqual([
