@@ -67,6 +67,13 @@ export const TrainConfig = z
          */
         weightDecay: z.number().min(0).max(1).optional(),
         /**
+         * 'adam' (absent: Adam) or 'sgd': SGD with Nesterov momentum, the classic optimizer of CIFAR
+         * convnets. Optional without a default so that earlier runs' saved settings still match.
+         */
+        optimizer: z.enum(['adam', 'sgd']).optional(),
+        /** SGD's momentum (absent: 0.9); refused with Adam, which has its own. */
+        momentum: z.number().min(0).max(0.999).optional(),
+        /**
          * Linear warmup of the learning rate over this many epochs (fractions allowed) before the cosine
          * decay; absent or 0: none. Optional without a default so that earlier runs' saved settings still match.
          */
@@ -84,6 +91,10 @@ export const TrainConfig = z
         validateEvery: z.number().int().min(1).default(1),
         /** Stop after this many training steps in total (for smoke tests and benchmarks). */
         maxSteps: z.number().int().min(1).optional(),
+      })
+      .refine((t) => t.momentum === undefined || t.optimizer === 'sgd', {
+        message: 'momentum is a setting of SGD: set optimizer to "sgd" or leave momentum out',
+        path: ['momentum'],
       })
       .prefault({}),
     /** Where decoded pixels are cached between runs. */

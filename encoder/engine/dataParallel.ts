@@ -43,6 +43,7 @@ import type { Worker } from 'node:worker_threads';
 import type { BankRows } from '../losses/memoryBank.js';
 import type { LossContext, NamedArray } from '../losses/types.js';
 import type { HashModelConfig } from '../models/types.js';
+import type { OptimizerSettings } from '../train/optimizer.js';
 import { startTsWorker } from '../workers/tsWorker.js';
 import type { BackendPreference } from './backend.js';
 
@@ -52,10 +53,10 @@ export interface DataParallelOptions {
   backend: BackendPreference;
   model: HashModelConfig;
   loss: { name: string; context: LossContext };
-  /** Adam's initial learning rate (step() sets the rate of each step). */
+  /** The initial learning rate (step() sets the rate of each step). */
   learningRate: number;
-  /** Decoupled weight decay (AdamW, encoder/train/optimizer.ts); default 0, plain Adam. */
-  weightDecay?: number;
+  /** Optimizer and weight decay (encoder/train/optimizer.ts); default plain Adam. */
+  optimizer?: Partial<OptimizerSettings>;
   /**
    * Optional module URL (e.g. pathToFileURL(...).href, or a data: URL) that each worker imports after
    * selecting its backend and before building the model. Its `setup` (or default) export is called
@@ -97,7 +98,7 @@ export interface WorkerData {
   model: HashModelConfig;
   loss: { name: string; context: LossContext };
   learningRate: number;
-  weightDecay: number;
+  optimizer: Partial<OptimizerSettings>;
   setup?: string;
 }
 
@@ -227,7 +228,7 @@ export class DataParallelTrainer {
         model: options.model,
         loss: options.loss,
         learningRate: options.learningRate,
-        weightDecay: options.weightDecay ?? 0,
+        optimizer: options.optimizer ?? {},
         ...(options.setup === undefined ? {} : { setup: options.setup }),
       };
       const worker = startTsWorker(new URL('./dataParallelWorker.ts', import.meta.url), { workerData });

@@ -9,7 +9,7 @@ import { createLoss, registerLoss } from '../losses/index.js';
 import { loadLossState, saveLossState } from '../losses/lossState.js';
 import { createModel, registerArchitecture } from '../models/index.js';
 import { predictOutputs } from '../train/encode.js';
-import { createOptimizer, replayAdamPowers } from '../train/optimizer.js';
+import { createOptimizer, replayAdamPowers, setLearningRate, stateSlotsPerVariable } from '../train/optimizer.js';
 import { selectBackend } from './backend.js';
 import type { NamedValues, WorkerData, WorkerReply, WorkerRequest } from './dataParallel.js';
 
@@ -38,7 +38,7 @@ async function init() {
   if (loss.unsharedState && data.replicas > 1) {
     throw new Error(`loss ${loss.name} keeps state the replicas cannot share; train it with one worker`);
   }
-  const optimizer = createOptimizer(data.learningRate, data.weightDecay);
+  const optimizer = createOptimizer(data.learningRate, data.optimizer);
   return { model, loss, optimizer };
 }
 
@@ -111,7 +111,7 @@ function applyGrads(r: Replica, msg: Extract<WorkerRequest, { type: 'apply' }>):
   if (msg.grads.length !== variables.length) {
     throw new Error(`replica ${data.replica}: ${msg.grads.length} gradients, the model has ${variables.length}`);
   }
-  (r.optimizer as unknown as { learningRate: number }).learningRate = msg.learningRate;
+  setLearningRate(r.optimizer, msg.learningRate);
   tf.tidy(() => {
     // An ordered list: Adam keys its moments by position, so every replica (and the single-process
     // trainer, whose variable order is the same) lines its state up identically.
@@ -151,16 +151,19 @@ async function restore(r: Replica, msg: Extract<WorkerRequest, { type: 'restore'
     }
   });
   if (msg.optimizer !== undefined) {
-    // Adam: iterations, then the first moments, then the second moments, one per trainable variable.
+    // Iterations, then per state slot (Adam: first and second moments; SGD: momentum) one tensor per
+    // trainable variable.
     const variables = trainableVariables(r);
-    const expected = 1 + 2 * variables.length;
+    const slots = stateSlotsPerVariable(data.optimizer);
+    const expected = 1 + slots * variables.length;
     if (msg.optimizer.length !== expected) {
       throw new Error(
-        `${who}: restore got ${msg.optimizer.length} optimizer tensors, Adam on this model has ${expected}`,
+        `${who}: restore got ${msg.optimizer.length} optimizer tensors, ${r.optimizer.getClassName()} on this model has ${expected}`,
       );
     }
     variables.forEach((v, i) => {
-      for (const entry of [msg.optimizer![1 + i], msg.optimizer![1 + variables.length + i]]) {
+      for (let slot = 0; slot < slots; slot++) {
+        const entry = msg.optimizer![1 + slot * variables.length + i];
         if (shapeOf(entry.shape) !== shapeOf(v.shape)) {
           throw new Error(`${who}: optimizer state ${entry.name} has shape ${entry.shape}, ${v.name} has ${v.shape}`);
         }
@@ -174,7 +177,7 @@ async function restore(r: Replica, msg: Extract<WorkerRequest, { type: 'restore'
     const state = msg.optimizer.map((o) => ({ name: o.name, tensor: tf.tensor(o.values, o.shape) }));
     // setWeights replaces the moment variables with copies; drop the old ones first.
     r.optimizer.dispose();
-    r.optimizer = createOptimizer(data.learningRate, data.weightDecay);
+    r.optimizer = createOptimizer(data.learningRate, data.optimizer);
     await r.optimizer.setWeights(state);
     tf.dispose(state.map((s) => s.tensor));
     replayAdamPowers(r.optimizer, r.optimizer.iterations);

@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import type { TrainConfig } from '../../schemas/trainConfig.js';
 import { lineChart } from '../eval/plot.js';
+import { describeOptimizer, optimizerSettingsOf } from '../train/optimizer.js';
 import type { Study } from './studyRuns.js';
 
 /** The settings a run was trained under (its TrainConfig less names and paths). */
@@ -125,8 +126,12 @@ function trainingOn(study: Study, protocol: string): TrainConfig['training'] {
 
 function budgetOf(t: TrainConfig['training']): string {
   const warmup = t.warmupEpochs ? `${t.warmupEpochs}-epoch warmup, ` : '';
-  const decay = t.weightDecay ? `, weight decay ${t.weightDecay} (AdamW)` : '';
-  return `${t.epochs} epochs, batch ${t.batchSize}, learning rate ${t.learningRate} (${warmup}cosine)${decay}, seed ${t.seed}, augmentation ${t.augment ? 'on' : 'off'}`;
+  const settings = optimizerSettingsOf(t);
+  const optimizer =
+    settings.kind === 'adam' && settings.weightDecay === 0
+      ? ''
+      : `, ${describeOptimizer(settings).replace(/^(\w+), /, '$1 with ')}`;
+  return `${t.epochs} epochs, batch ${t.batchSize}, learning rate ${t.learningRate} (${warmup}cosine)${optimizer}, seed ${t.seed}, augmentation ${t.augment ? 'on' : 'off'}`;
 }
 
 /** The subject's mAP against the best other method at one protocol and bit length, in points. */

@@ -7,6 +7,7 @@ import { type BackendPreference, defaultWorkers } from '../engine/backend.js';
 import { createLoss } from '../losses/index.js';
 import type { HashLoss } from '../losses/types.js';
 import type { BatchEncoder } from './encode.js';
+import { optimizerSettingsOf } from './optimizer.js';
 import { createStepEngine, type StepEngine } from './stepEngine.js';
 import type { PreparedRun } from './trainer.js';
 
@@ -43,7 +44,7 @@ export async function createRunEngine(
     loss,
     lossSpec: { name: config.loss.name, context: lossContext(run, config) },
     learningRate: training.learningRate,
-    weightDecay: training.weightDecay ?? 0,
+    optimizer: optimizerSettingsOf(training),
   });
 }
 

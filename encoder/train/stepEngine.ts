@@ -11,7 +11,7 @@ import type { HashLoss, LossContext, NamedArray } from '../losses/types.js';
 import type { HashModel } from '../models/types.js';
 import type { NamedTensor } from './checkpoint.js';
 import { type BatchEncoder, hashEncoder, inThreadEncoder } from './encode.js';
-import { createOptimizer, replayAdamPowers } from './optimizer.js';
+import { createOptimizer, type OptimizerSettings, replayAdamPowers, setLearningRate } from './optimizer.js';
 
 /** What a checkpoint keeps of the engine besides the model: Adam's state and the loss's. */
 export interface EngineState {
@@ -46,14 +46,14 @@ class InProcessEngine implements StepEngine {
     private readonly model: HashModel,
     private readonly loss: HashLoss,
     learningRate: number,
-    weightDecay: number,
+    optimizer: Partial<OptimizerSettings>,
   ) {
-    this.optimizer = createOptimizer(learningRate, weightDecay);
+    this.optimizer = createOptimizer(learningRate, optimizer);
   }
 
   async step(batch: Batch, learningRate: number): Promise<number> {
     const { inputSize, channels } = this.model.config;
-    (this.optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+    setLearningRate(this.optimizer, learningRate);
     const numClasses = batch.labels.length / batch.size;
     const cost = tf.tidy(() => {
       const x = tf.tensor4d(batch.x, [batch.size, inputSize, inputSize, channels]);
@@ -111,7 +111,7 @@ class DataParallelEngine implements StepEngine {
     model: HashModel,
     loss: { name: string; context: LossContext },
     learningRate: number,
-    weightDecay: number,
+    optimizer: Partial<OptimizerSettings>,
   ): Promise<DataParallelEngine> {
     const trainer = await DataParallelTrainer.create({
       workers,
@@ -119,7 +119,7 @@ class DataParallelEngine implements StepEngine {
       model: model.config,
       loss,
       learningRate,
-      weightDecay,
+      optimizer,
     });
     // Replicas are built from the same config and seed; make them equal to this model exactly.
     await trainer.restore({
@@ -174,17 +174,17 @@ export async function createStepEngine(options: {
   loss: HashLoss;
   lossSpec: { name: string; context: LossContext };
   learningRate: number;
-  /** Decoupled weight decay (AdamW); 0 for plain Adam. */
-  weightDecay?: number;
+  /** Optimizer and weight decay; default plain Adam. */
+  optimizer?: Partial<OptimizerSettings>;
 }): Promise<StepEngine> {
-  const weightDecay = options.weightDecay ?? 0;
-  if (options.workers <= 1) return new InProcessEngine(options.model, options.loss, options.learningRate, weightDecay);
+  const optimizer = options.optimizer ?? {};
+  if (options.workers <= 1) return new InProcessEngine(options.model, options.loss, options.learningRate, optimizer);
   return DataParallelEngine.create(
     options.workers,
     options.backend,
     options.model,
     options.lossSpec,
     options.learningRate,
-    weightDecay,
+    optimizer,
   );
 }

@@ -20,6 +20,7 @@ import { loadPretrained } from '../models/pretrained.js';
 import { loadCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
 import { type BatchEncoder, encodeIndices } from './encode.js';
 import { assertLossTrainsOn } from './lossBackend.js';
+import { describeOptimizer, optimizerSettingsOf } from './optimizer.js';
 import { Progress } from './progress.js';
 import { createRunEngine, createRunLoss } from './runEngine.js';
 import { describeSchedule, learningRateAt } from './schedule.js';
@@ -160,10 +161,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   assertLossTrainsOn(loss, run.backend.name);
   const engine = await createRunEngine(run, config, loss, log);
   log(`training on ${engine.workers} core${engine.workers > 1 ? 's (data-parallel worker replicas)' : ''}`);
-  log(
-    `optimizer: ${training.weightDecay ? `AdamW, weight decay ${training.weightDecay}` : 'Adam'}, ` +
-      describeSchedule(training),
-  );
+  log(`optimizer: ${describeOptimizer(optimizerSettingsOf(training))}, ${describeSchedule(training)}`);
   let state: TrainerState = { epoch: 0, step: 0, bestEpoch: 0, bestValidationMap: -1, history: [] };
   if (config.model.pretrained) {
     const report = await loadPretrained(model.net, config.model.pretrained);

@@ -13,7 +13,7 @@ import { createLoss } from '../../../encoder/losses/index.js';
 import { createModel } from '../../../encoder/models/index.js';
 import type { HashModelConfig } from '../../../encoder/models/types.js';
 import { mulberry32 } from '../../../encoder/random.js';
-import { createOptimizer } from '../../../encoder/train/optimizer.js';
+import { createOptimizer, setLearningRate } from '../../../encoder/train/optimizer.js';
 
 const SIDE = 8;
 const CHANNELS = 3;
@@ -99,7 +99,7 @@ function referenceStep(
   batch: DataParallelBatch,
   lr: number,
 ): number {
-  (optimizer as unknown as { learningRate: number }).learningRate = lr;
+  setLearningRate(optimizer, lr);
   return tf.tidy(() => {
     const x = tf.tensor4d(batch.x, [batch.size, SIDE, SIDE, CHANNELS]);
     const y = tf.tensor2d(batch.labels, [batch.size, CLASSES]);
@@ -291,37 +291,43 @@ describe('DataParallelTrainer', () => {
   });
 });
 
-describe('DataParallelTrainer with decoupled weight decay', () => {
-  it('one replica matches the in-process AdamW step exactly, restored or not; the decay changes the weights', async () => {
-    await selectBackend('cpu');
-    const decayed = await create({ workers: 1, weightDecay: 0.1 });
-    const plain = await create({ workers: 1 });
-    const model = createModel(tiny);
-    const optimizer = createOptimizer(1e-2, 0.1);
-    const loss = createLoss(lossSpec.name, lossSpec.context);
-    const batches = [0, 1, 2].map((s) => syntheticBatch(8, 300 + s));
-    try {
-      for (const batch of batches) {
-        const value = await decayed.step(batch, 5e-3);
-        expect(value).toBe(referenceStep(model.net, optimizer, loss, batch, 5e-3));
-        await plain.step(batch, 5e-3);
+describe('DataParallelTrainer with decoupled weight decay, Adam or Nesterov SGD', () => {
+  it.each([
+    ['AdamW', { weightDecay: 0.1 }],
+    ['Nesterov SGD with decay', { kind: 'sgd', weightDecay: 0.1, momentum: 0.9 }],
+  ] as const)(
+    'one replica matches the in-process %s step exactly, restored or not; the decay changes the weights',
+    async (_name, settings) => {
+      await selectBackend('cpu');
+      const decayed = await create({ workers: 1, optimizer: settings });
+      const plain = await create({ workers: 1, optimizer: { ...settings, weightDecay: 0 } });
+      const model = createModel(tiny);
+      const optimizer = createOptimizer(1e-2, settings);
+      const loss = createLoss(lossSpec.name, lossSpec.context);
+      const batches = [0, 1, 2].map((s) => syntheticBatch(8, 300 + s));
+      try {
+        for (const batch of batches) {
+          const value = await decayed.step(batch, 5e-3);
+          expect(value).toBe(referenceStep(model.net, optimizer, loss, batch, 5e-3));
+          await plain.step(batch, 5e-3);
+        }
+        const end = await decayed.snapshot();
+        expectIdentical(end.weights, netValues(model.net));
+        expect(maxAbsDiff(end.weights, (await plain.snapshot()).weights)).toBeGreaterThan(0);
+        // A restored replica keeps decaying: one more step equals the reference's.
+        await decayed.restore(end);
+        const extra = syntheticBatch(8, 400);
+        expect(await decayed.step(extra, 5e-3)).toBe(referenceStep(model.net, optimizer, loss, extra, 5e-3));
+        expectIdentical((await decayed.snapshot()).weights, netValues(model.net));
+      } finally {
+        await decayed.dispose();
+        await plain.dispose();
+        model.net.dispose();
+        optimizer.dispose();
+        loss.dispose?.();
       }
-      const end = await decayed.snapshot();
-      expectIdentical(end.weights, netValues(model.net));
-      expect(maxAbsDiff(end.weights, (await plain.snapshot()).weights)).toBeGreaterThan(0);
-      // A restored replica keeps decaying: one more step equals the reference's.
-      await decayed.restore(end);
-      const extra = syntheticBatch(8, 400);
-      expect(await decayed.step(extra, 5e-3)).toBe(referenceStep(model.net, optimizer, loss, extra, 5e-3));
-      expectIdentical((await decayed.snapshot()).weights, netValues(model.net));
-    } finally {
-      await decayed.dispose();
-      await plain.dispose();
-      model.net.dispose();
-      optimizer.dispose();
-      loss.dispose?.();
-    }
-  });
+    },
+  );
 });
 
 describe('DataParallelTrainer with losses that keep state', () => {

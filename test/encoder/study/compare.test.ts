@@ -246,7 +246,12 @@ describe('edgehash compare', () => {
     expect(page).toContain('learning rate 0.005 (cosine), seed 0');
     await writeFile(file, JSON.stringify({ ...study, training: { ...study.training, weightDecay: 0.05 } }));
     expect(resultsMarkdown(await loadStudy(file), [], new Map())).toContain(
-      'learning rate 0.005 (cosine), weight decay 0.05 (AdamW), seed 0',
+      'learning rate 0.005 (cosine), AdamW with weight decay 0.05, seed 0',
+    );
+    const sgd = { ...study.training, optimizer: 'sgd', momentum: 0.85 };
+    await writeFile(file, JSON.stringify({ ...study, training: sgd }));
+    expect(resultsMarkdown(await loadStudy(file), [], new Map())).toContain(
+      'learning rate 0.005 (cosine), SGD with Nesterov momentum 0.85, seed 0',
     );
     await writeFile(file, JSON.stringify({ ...study, subject: 'nope' }));
     await expect(loadStudy(file)).rejects.toThrow(/subject: subject must be the id of one of the methods/);

@@ -69,3 +69,35 @@ describe('train --resume with a loss that keeps state (ADSH)', () => {
     120_000,
   );
 });
+
+describe('train --resume with Nesterov SGD', () => {
+  it.each([1, 2])(
+    '%i worker(s): the momentum travels in the checkpoint, and resuming at epoch 1 rewrites epoch 2 bit for bit',
+    async (workers) => {
+      const base = configFor(workers);
+      const config = {
+        ...base,
+        name: `resume-sgd-${workers}`,
+        outputDir: `${base.outputDir}-sgd`,
+        loss: { name: 'csq', options: {} },
+        training: { ...base.training, optimizer: 'sgd' as const, momentum: 0.8, weightDecay: 0.005 },
+      };
+      const quiet = { log: () => {} };
+      await train(config, quiet);
+      const uninterrupted = await values(config, 2);
+      const epoch1 = JSON.parse(
+        await readFile(path.join(config.outputDir, 'checkpoints', 'epoch-0001', 'checkpoint.json'), 'utf8'),
+      );
+      const names = epoch1.optimizer.map((e: { name: string }) => e.name) as string[];
+      expect(names[0]).toBe('iter');
+      expect(names.length).toBeGreaterThan(1);
+      expect(names.slice(1).every((n) => n.endsWith('/momentum'))).toBe(true);
+
+      await rm(path.join(config.outputDir, 'checkpoints', 'epoch-0002'), { recursive: true });
+      const resumed = await train(config, { ...quiet, resume: true });
+      expect(resumed.state.epoch).toBe(2);
+      expect(Buffer.compare(await values(config, 2), uninterrupted)).toBe(0);
+    },
+    120_000,
+  );
+});
