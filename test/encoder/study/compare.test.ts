@@ -55,6 +55,22 @@ const study = {
   results: 'docs/results.md',
 };
 
+/** A finished run's record with made-up figures, for tests of the page alone. */
+const fakeRecord = (
+  r: Pick<RunRecord, 'id' | 'label' | 'protocol' | 'bits' | 'map'> & Partial<RunRecord>,
+): RunRecord => ({
+  topK: -1,
+  precisionWithinRadius2: r.map,
+  parameters: 1,
+  imagesPerSecond: 1,
+  wallSeconds: 1,
+  epochs: 1,
+  selectedEpoch: 1,
+  backend: 'cpu',
+  curve: { precision: [], recall: [] },
+  ...r,
+});
+
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'edgehash-study-'));
   await writeSyntheticCifar(path.join(dir, 'cifar'), 2);
@@ -208,23 +224,15 @@ describe('edgehash compare', () => {
     const notes = ['DAH trails because of X.', 'Second paragraph.'];
     await writeFile(file, JSON.stringify({ ...study, bits: [16, 32], subject: 'dah', notes }));
     const loaded = await loadStudy(file);
-    const record = (id: string, label: string, bits: number, map: number, mapTieAveraged?: number): RunRecord => ({
-      id,
-      label,
-      protocol: 'cifar10-2',
-      bits,
-      map,
-      ...(mapTieAveraged === undefined ? {} : { mapTieAveraged }),
-      topK: -1,
-      precisionWithinRadius2: map,
-      parameters: 1,
-      imagesPerSecond: 1,
-      wallSeconds: 1,
-      epochs: 1,
-      selectedEpoch: 1,
-      backend: 'cpu',
-      curve: { precision: [], recall: [] },
-    });
+    const record = (id: string, label: string, bits: number, map: number, mapTieAveraged?: number) =>
+      fakeRecord({
+        id,
+        label,
+        protocol: 'cifar10-2',
+        bits,
+        map,
+        ...(mapTieAveraged === undefined ? {} : { mapTieAveraged }),
+      });
     const page = resultsMarkdown(
       loaded,
       [
@@ -275,23 +283,8 @@ describe('edgehash compare', () => {
       ['dah-no-attention-cifar10-2-16', 10, 2],
     ]);
     expect(loaded.runs.every((r) => r.config.training.batchSize === 32 && r.config.training.seed === 0)).toBe(true);
-    const record = (protocol: string): RunRecord => ({
-      id: 'csq',
-      label: 'CNN + CSQ',
-      protocol,
-      bits: 16,
-      map: 0.5,
-      mapTieAveraged: 0.5,
-      topK: -1,
-      precisionWithinRadius2: 0.5,
-      parameters: 1,
-      imagesPerSecond: 1,
-      wallSeconds: 1,
-      epochs: 1,
-      selectedEpoch: 1,
-      backend: 'cpu',
-      curve: { precision: [], recall: [] },
-    });
+    const record = (protocol: string) =>
+      fakeRecord({ id: 'csq', label: 'CNN + CSQ', protocol, bits: 16, map: 0.5, mapTieAveraged: 0.5 });
     const page = resultsMarkdown(loaded, [record('cifar10-1'), record('cifar10-2')], new Map());
     expect(page).toContain('Every method has the same budget on a protocol (given under its heading);');
     expect(page).toContain('## cifar10-1\n\nBudget: 30 epochs, batch 32, learning rate 0.005 (3-epoch warmup, cosine)');
