@@ -82,11 +82,12 @@ export function resultsMarkdown(study: Study, records: RunRecord[], plots: Map<s
         const r = mine.find((x) => x.bits === b);
         return r ? figures(r) : 'not run';
       });
-      const last = mine.at(-1)!;
+      const largest = mine.reduce((a, r) => (r.bits > a.bits ? r : a));
+      const parameters = largest.parameters.toLocaleString('en');
       const speed = mine.reduce((a, r) => a + r.imagesPerSecond, 0) / mine.length;
       const wall = mine.reduce((a, r) => a + r.wallSeconds, 0);
       lines.push(
-        `| ${m.label} | ${cells.join(' | ')} | ${last.parameters.toLocaleString('en')} | ${speed.toFixed(0)} | ${duration(wall)} |`,
+        `| ${m.label} | ${cells.join(' | ')} | ${largest.bits === s.bits.at(-1) ? parameters : `${parameters} (at ${largest.bits} bits)`} | ${speed.toFixed(0)} | ${duration(wall)} |`,
       );
     }
     lines.push('');
@@ -94,7 +95,12 @@ export function resultsMarkdown(study: Study, records: RunRecord[], plots: Map<s
       const atBits = rows.filter((r) => r.bits === b);
       if (atBits.length === 0) continue;
       const best = atBits.reduce((a, r) => (r.map > a.map ? r : a));
-      lines.push(`- ${b} bits: best ${best.label} (${metric} ${pct(best.map)}).${subjectMargin(s.subject, atBits)}`);
+      // While the study runs, a bit length's best is only the best of the methods finished so far.
+      const partial =
+        atBits.length < s.methods.length ? ` (${atBits.length} of ${s.methods.length} methods run so far)` : '';
+      lines.push(
+        `- ${b} bits${partial}: best ${best.label} (${metric} ${pct(best.map)}).${subjectMargin(s.subject, atBits)}`,
+      );
     }
     lines.push('');
     for (const b of s.bits) {

@@ -250,6 +250,14 @@ describe('edgehash compare', () => {
     expect(page).toContain(
       '- 32 bits: best DAH (mAP@ALL 42.50). DAH leads the best other method, CNN + CSQ, by 2.50 points.',
     );
+    const partial = resultsMarkdown(
+      loaded,
+      [record('csq', 'CNN + CSQ', 16, 0.5, 0.3), record('dah', 'DAH', 16, 0.3875), record('csq', 'CNN + CSQ', 32, 0.4)],
+      new Map(),
+    );
+    expect(partial).toContain('- 32 bits (1 of 2 methods run so far): best CNN + CSQ (mAP@ALL 40.00).\n');
+    expect(partial).toContain('- 16 bits: best CNN + CSQ');
+    expect(partial).toMatch(/\| DAH \| 38\.75 \/ - \/ 38\.75 \| not run \| 1 \(at 16 bits\) \|/);
     expect(page.endsWith('## Notes\n\nDAH trails because of X.\n\nSecond paragraph.\n\n')).toBe(true);
     expect(page).toContain('learning rate 0.005 (cosine), seed 0');
     await writeFile(file, JSON.stringify({ ...study, training: { ...study.training, weightDecay: 0.05 } }));
