@@ -84,7 +84,20 @@ export const TrainConfig = z
         backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
         /** Data-parallel worker replicas; 'auto' = one per core. 1 trains in the main thread. */
         workers: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto'),
-        augment: z.boolean().default(true),
+        /**
+         * true: random crop (4-pixel zero padding) + horizontal flip. An object tunes them (`padding`,
+         * `flip`) and can add cutout: `cutout` is the side of a square set to the dataset mean.
+         */
+        augment: z
+          .union([
+            z.boolean(),
+            z.strictObject({
+              padding: z.number().int().min(0).optional(),
+              flip: z.boolean().optional(),
+              cutout: z.number().int().min(1).optional(),
+            }),
+          ])
+          .default(true),
         /** Validation images held out of training per class, for model selection. */
         validationPerClass: z.number().int().min(1).default(100),
         /** Validate (and keep the best checkpoint) every this many epochs. */

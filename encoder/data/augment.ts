@@ -1,5 +1,6 @@
 /**
- * Per-channel normalization and training augmentation (random crop with zero padding + horizontal flip)
+ * Per-channel normalization and training augmentation (random crop with zero padding + horizontal flip,
+ * optionally cutout)
  * on HWC uint8 images, writing normalized float32. Table lookups and typed-array loops only.
  */
 import type { Random } from '../random.js';
@@ -74,6 +75,8 @@ export interface AugmentOptions {
   padding?: number;
   /** Random horizontal flip with probability 0.5. Default true. */
   flip?: boolean;
+  /** Side of the cutout square in pixels (cutoutInto); default 0, none. */
+  cutout?: number;
 }
 
 /** One image's augmentation: out(y, x) = src(y + dy, (flip ? W-1-x : x) + dx), 0 (raw) outside the image. */
@@ -171,5 +174,43 @@ export function augmentInto(
         for (let c = 0; c < channels; c++) dst[o + c] = lut[c * 256 + src[s + c]];
       }
     }
+  }
+}
+
+/** Rows [y0, y1) and columns [x0, x1) of one image that cutout clears. */
+export interface CutoutBox {
+  y0: number;
+  y1: number;
+  x0: number;
+  x1: number;
+}
+
+/**
+ * Cutout (DeVries & Taylor 2017): a size x size square whose centre is uniform over the image,
+ * clipped at the image's edges (so squares near an edge clear less, as in the reference code).
+ */
+export function sampleCutout(random: Random, size: number, height: number, width: number): CutoutBox {
+  const cy = Math.floor(random() * height);
+  const cx = Math.floor(random() * width);
+  const half = Math.floor(size / 2);
+  return {
+    y0: Math.max(0, cy - half),
+    y1: Math.min(height, cy - half + size),
+    x0: Math.max(0, cx - half),
+    x1: Math.min(width, cx - half + size),
+  };
+}
+
+/** Sets the box of the normalized HWC image at dst[dstOffset..] to 0 (the dataset mean), as the reference masks after Normalize. */
+export function cutoutInto(
+  dst: Float32Array,
+  dstOffset: number,
+  width: number,
+  channels: number,
+  box: CutoutBox,
+): void {
+  for (let y = box.y0; y < box.y1; y++) {
+    const row = dstOffset + (y * width + box.x0) * channels;
+    dst.fill(0, row, row + (box.x1 - box.x0) * channels);
   }
 }

@@ -4,11 +4,13 @@ import { deriveSeed, mulberry32, shuffleInPlace } from '../random.js';
 import {
   type AugmentOptions,
   augmentInto,
+  cutoutInto,
   defaultNormalization,
   type Normalization,
   normalizationTable,
   normalizeInto,
   sampleAugmentParams,
+  sampleCutout,
 } from './augment.js';
 import type { ImageDataset } from './types.js';
 
@@ -25,7 +27,7 @@ export interface Batch {
 export interface BatchOptions {
   /** Shuffle the order (seeded). Default false. */
   shuffle?: boolean;
-  /** Random crop (4-pixel zero padding) + horizontal flip; an object tunes them. Default false. */
+  /** Random crop (4-pixel zero padding) + horizontal flip; an object tunes them or adds cutout. Default false. */
   augment?: boolean | AugmentOptions;
   /** Default 0. */
   seed?: number;
@@ -70,8 +72,10 @@ export function* batches(
     const idx = order.slice(start, start + size);
     for (let b = 0; b < size; b++) {
       const i = idx[b];
-      if (augment) augmentInto(pixels, i * per, x, b * per, h, w, c, sampleAugmentParams(random, augment), lut);
-      else normalizeInto(pixels, i * per, x, b * per, per, c, lut);
+      if (augment) {
+        augmentInto(pixels, i * per, x, b * per, h, w, c, sampleAugmentParams(random, augment), lut);
+        if (augment.cutout) cutoutInto(x, b * per, w, c, sampleCutout(random, augment.cutout, h, w));
+      } else normalizeInto(pixels, i * per, x, b * per, per, c, lut);
       for (let j = 0; j < k; j++) y[b * k + j] = labels[i * k + j];
     }
     yield { x, labels: y, indices: idx, size };

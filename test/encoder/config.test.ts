@@ -38,12 +38,21 @@ describe('loadConfig', () => {
     ['an unknown dataset format', { dataset: { format: 'tar', root: 'x' } }, 'dataset.format'],
     ['a misspelt field', { epochs: 3 }, '(root)'],
     ['a negative learning rate', { training: { learningRate: -1 } }, 'training.learningRate'],
+    ['a misspelt augmentation setting', { training: { augment: { cutuot: 8 } } }, 'training.augment'],
+    ['a cutout of 0 pixels', { training: { augment: { cutout: 0 } } }, 'training.augment.cutout'],
   ])('names the file and the field for %s', async (_, change, field) => {
     const file = await write({ ...valid, ...change });
     const error = await loadConfig(file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain(file);
     expect((error as Error).message).toContain(field);
+  });
+
+  it('takes augmentation as on/off or as settings with cutout', async () => {
+    const augment = { padding: 2, cutout: 8 };
+    const config = await loadConfig(await write({ ...valid, training: { augment } }));
+    expect(config.training.augment).toEqual(augment);
+    expect((await loadConfig(await write({ ...valid, training: { augment: false } }))).training.augment).toBe(false);
   });
 
   it('names a missing file and a file that is not JSON', async () => {

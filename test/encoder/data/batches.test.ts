@@ -4,9 +4,11 @@ import {
   augmentInto,
   CIFAR10_NORMALIZATION,
   computeNormalization,
+  cutoutInto,
   type Normalization,
   normalizationTable,
   sampleAugmentParams,
+  sampleCutout,
 } from '../../../encoder/data/augment.js';
 import { batchCount, batches } from '../../../encoder/data/batches.js';
 import type { ImageDataset } from '../../../encoder/data/types.js';
@@ -117,6 +119,46 @@ describe('augmentInto', () => {
   });
 });
 
+describe('cutout', () => {
+  it('samples a size x size box centred anywhere in the image, clipped at its edges, reproducibly', () => {
+    const r1 = mulberry32(3);
+    const r2 = mulberry32(3);
+    const boxes = new Set<string>();
+    let clipped = 0;
+    for (let i = 0; i < 3000; i++) {
+      const box = sampleCutout(r1, 4, 6, 5);
+      expect(sampleCutout(r2, 4, 6, 5)).toEqual(box);
+      expect(box.y0).toBeGreaterThanOrEqual(0);
+      expect(box.x0).toBeGreaterThanOrEqual(0);
+      expect(box.y1).toBeLessThanOrEqual(6);
+      expect(box.x1).toBeLessThanOrEqual(5);
+      expect(box.y1 - box.y0).toBeGreaterThanOrEqual(2);
+      expect(box.y1 - box.y0).toBeLessThanOrEqual(4);
+      expect(box.x1 - box.x0).toBeLessThanOrEqual(4);
+      if (box.y1 - box.y0 < 4 || box.x1 - box.x0 < 4) clipped++;
+      boxes.add(JSON.stringify(box));
+    }
+    // each of the 6 x 5 centres gives its own box
+    expect(boxes.size).toBe(30);
+    expect(clipped).toBeGreaterThan(0);
+  });
+
+  it('sets exactly the box to 0 in every channel and leaves the rest', () => {
+    const h = 4;
+    const w = 5;
+    const c = 3;
+    const dst = Float32Array.from({ length: 2 + h * w * c }, (_, i) => i + 1);
+    cutoutInto(dst, 2, w, c, { y0: 1, y1: 3, x0: 2, x1: 4 });
+    for (let i = 0; i < dst.length; i++) {
+      const p = i - 2;
+      const y = Math.floor(p / (w * c));
+      const x = Math.floor((p % (w * c)) / c);
+      const inBox = p >= 0 && y >= 1 && y < 3 && x >= 2 && x < 4;
+      expect(dst[i]).toBe(inBox ? 0 : i + 1);
+    }
+  });
+});
+
 describe('batches', () => {
   it('yields normalized NHWC batches with labels and indices; last batch smaller or dropped', () => {
     const ds = dataset(10, 3, 4, 3);
@@ -166,6 +208,22 @@ describe('batches', () => {
     // with augmentation the image differs from the plain one for most rows, but keeps its values set
     const plain = [...batches(ds, a[0].indices, 16)][0];
     expect(Array.from(a[0].x)).not.toEqual(Array.from(plain.x));
+  });
+
+  it('adds cutout on request: the same crops and flips, plus one cleared square per image', () => {
+    const ds = { ...dataset(20, 8, 8, 3), pixels: new Uint8Array(20 * 8 * 8 * 3).fill(200) };
+    const all = Array.from({ length: 20 }, (_, i) => i);
+    const opts = { shuffle: true, seed: 4, normalization: IDENTITY3 };
+    const [plain] = [...batches(ds, all, 20, { ...opts, augment: { padding: 0 } })];
+    const [cut] = [...batches(ds, all, 20, { ...opts, augment: { padding: 0, cutout: 3 } })];
+    expect(Array.from(cut.indices)).toEqual(Array.from(plain.indices));
+    const per = 8 * 8 * 3;
+    for (let b = 0; b < 20; b++) {
+      const zeros = cut.x.subarray(b * per, (b + 1) * per).filter((v) => v === 0).length;
+      // a 3x3 square clipped at an edge clears 4, 6 or 9 pixels of 3 channels
+      expect([12, 18, 27]).toContain(zeros);
+      expect(plain.x.subarray(b * per, (b + 1) * per).every((v) => v === 200)).toBe(true);
+    }
   });
 
   it('rejects bad arguments', () => {
