@@ -79,6 +79,19 @@ export interface AugmentOptions {
   cutout?: number;
 }
 
+/** The augmentation in words, for logs and results pages. */
+export function describeAugmentation(augment: boolean | AugmentOptions): string {
+  if (augment === false) return 'none';
+  const opts = augment === true ? {} : augment;
+  const padding = opts.padding ?? 4;
+  const parts = [
+    padding > 0 ? `random crop (${padding}-pixel zero padding)` : '',
+    (opts.flip ?? true) ? 'horizontal flip' : '',
+    opts.cutout ? `cutout ${opts.cutout}x${opts.cutout}` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(' + ') : 'none';
+}
+
 /** One image's augmentation: out(y, x) = src(y + dy, (flip ? W-1-x : x) + dx), 0 (raw) outside the image. */
 export interface AugmentParams {
   dy: number;

@@ -5,6 +5,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import type { TrainConfig } from '../../schemas/trainConfig.js';
+import { describeAugmentation } from '../data/augment.js';
 import { lineChart } from '../eval/plot.js';
 import { describeOptimizer, optimizerSettingsOf } from '../train/optimizer.js';
 import type { Study } from './studyRuns.js';
@@ -137,7 +138,7 @@ function budgetOf(t: TrainConfig['training']): string {
     settings.kind === 'adam' && settings.weightDecay === 0
       ? ''
       : `, ${describeOptimizer(settings).replace(/^(\w+), /, '$1 with ')}`;
-  return `${t.epochs} epochs, batch ${t.batchSize}, learning rate ${t.learningRate} (${warmup}cosine)${optimizer}, seed ${t.seed}, augmentation ${t.augment ? 'on' : 'off'}`;
+  return `${t.epochs} epochs, batch ${t.batchSize}, learning rate ${t.learningRate} (${warmup}cosine)${optimizer}, seed ${t.seed}, augmentation: ${describeAugmentation(t.augment)}`;
 }
 
 /** The subject's mAP against the best other method at one protocol and bit length, in points. */

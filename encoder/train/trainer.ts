@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../schemas/trainConfig.js';
 import { loadKernelModule } from '../../wasm/nodeModule.js';
-import { computeNormalization, type Normalization } from '../data/augment.js';
+import { computeNormalization, describeAugmentation, type Normalization } from '../data/augment.js';
 import { batches } from '../data/batches.js';
 import { loadDatasetFromConfig } from '../data/fromConfig.js';
 import { makeSplit } from '../data/protocols.js';
@@ -162,6 +162,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const engine = await createRunEngine(run, config, loss, log);
   log(`training on ${engine.workers} core${engine.workers > 1 ? 's (data-parallel worker replicas)' : ''}`);
   log(`optimizer: ${describeOptimizer(optimizerSettingsOf(training))}, ${describeSchedule(training)}`);
+  log(`augmentation: ${describeAugmentation(training.augment)}`);
   let state: TrainerState = { epoch: 0, step: 0, bestEpoch: 0, bestValidationMap: -1, history: [] };
   if (config.model.pretrained) {
     const report = await loadPretrained(model.net, config.model.pretrained);

@@ -5,6 +5,7 @@ import {
   CIFAR10_NORMALIZATION,
   computeNormalization,
   cutoutInto,
+  describeAugmentation,
   type Normalization,
   normalizationTable,
   sampleAugmentParams,
@@ -156,6 +157,17 @@ describe('cutout', () => {
       const inBox = p >= 0 && y >= 1 && y < 3 && x >= 2 && x < 4;
       expect(dst[i]).toBe(inBox ? 0 : i + 1);
     }
+  });
+});
+
+describe('describeAugmentation', () => {
+  it('names each part that is on', () => {
+    expect(describeAugmentation(true)).toBe('random crop (4-pixel zero padding) + horizontal flip');
+    expect(describeAugmentation({ padding: 2, flip: false, cutout: 8 })).toBe(
+      'random crop (2-pixel zero padding) + cutout 8x8',
+    );
+    expect(describeAugmentation({ padding: 0, flip: false })).toBe('none');
+    expect(describeAugmentation(false)).toBe('none');
   });
 });
 

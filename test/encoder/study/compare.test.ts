@@ -259,7 +259,9 @@ describe('edgehash compare', () => {
     expect(partial).toContain('- 16 bits: best CNN + CSQ');
     expect(partial).toMatch(/\| DAH \| 38\.75 \/ - \/ 38\.75 \| not run \| 1 \(at 16 bits\) \|/);
     expect(page.endsWith('## Notes\n\nDAH trails because of X.\n\nSecond paragraph.\n\n')).toBe(true);
-    expect(page).toContain('learning rate 0.005 (cosine), seed 0');
+    expect(page).toContain(
+      'learning rate 0.005 (cosine), seed 0, augmentation: random crop (4-pixel zero padding) + horizontal flip',
+    );
     await writeFile(file, JSON.stringify({ ...study, training: { ...study.training, weightDecay: 0.05 } }));
     expect(resultsMarkdown(await loadStudy(file), [], new Map())).toContain(
       'learning rate 0.005 (cosine), AdamW with weight decay 0.05, seed 0',

@@ -47,6 +47,7 @@ describe('edgehash CLI', () => {
     expect(stderr).toMatch(/backend: wasm/);
     expect(stderr).toMatch(/training on 2 cores/);
     expect(stderr).toMatch(/optimizer: Adam, learning rate 0.005 with cosine decay to 0.05 of it/);
+    expect(stderr).toMatch(/augmentation: random crop \(4-pixel zero padding\) \+ horizontal flip\n/);
     expect(stderr).toMatch(/train 180, validation 20, query 40, database 200/);
     expect(await readdir(path.join(dir, 'runs/tiny/checkpoints'))).toEqual(['best', 'epoch-0001', 'epoch-0002']);
     const metrics = JSON.parse(await readFile(path.join(dir, 'runs/tiny/eval/metrics.json'), 'utf8'));
