@@ -26,6 +26,17 @@ export type DatasetSource = z.infer<typeof DatasetSource>;
 
 export const protocols = ['cifar10', 'cifar10-1', 'cifar10-2', 'nuswide_21', 'coco', 'imagenet100'] as const;
 
+/** Training augmentation (encoder/data/augment.ts), as the object form of `training.augment`. */
+export const AugmentSettings = z.strictObject({
+  /** Zero padding for the random crop (pixels on each side). Default 4; 0 disables the crop. */
+  padding: z.number().int().min(0).optional(),
+  /** Random horizontal flip with probability 0.5. Default true. */
+  flip: z.boolean().optional(),
+  /** Cutout (DeVries & Taylor): the side of a square, centred anywhere and clipped at the edges, set to the mean. */
+  cutout: z.number().int().min(1).optional(),
+});
+export type AugmentSettings = z.infer<typeof AugmentSettings>;
+
 export const TrainConfig = z
   .object({
     /** Run name; outputs go to <outputDir>. */
@@ -84,20 +95,8 @@ export const TrainConfig = z
         backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
         /** Data-parallel worker replicas; 'auto' = one per core. 1 trains in the main thread. */
         workers: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto'),
-        /**
-         * true: random crop (4-pixel zero padding) + horizontal flip. An object tunes them (`padding`,
-         * `flip`) and can add cutout: `cutout` is the side of a square set to the dataset mean.
-         */
-        augment: z
-          .union([
-            z.boolean(),
-            z.strictObject({
-              padding: z.number().int().min(0).optional(),
-              flip: z.boolean().optional(),
-              cutout: z.number().int().min(1).optional(),
-            }),
-          ])
-          .default(true),
+        /** true: random crop (4-pixel zero padding) + horizontal flip; an object tunes them and can add cutout. */
+        augment: z.union([z.boolean(), AugmentSettings]).default(true),
         /** Validation images held out of training per class, for model selection. */
         validationPerClass: z.number().int().min(1).default(100),
         /** Validate (and keep the best checkpoint) every this many epochs. */

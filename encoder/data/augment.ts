@@ -3,6 +3,7 @@
  * optionally cutout)
  * on HWC uint8 images, writing normalized float32. Table lookups and typed-array loops only.
  */
+import type { AugmentSettings } from '../../schemas/trainConfig.js';
 import type { Random } from '../random.js';
 import type { ImageDataset } from './types.js';
 
@@ -70,14 +71,8 @@ export function computeNormalization(dataset: ImageDataset, indices?: ArrayLike<
   return { mean, std };
 }
 
-export interface AugmentOptions {
-  /** Zero padding for the random crop (pixels on each side). Default 4; 0 disables the crop. */
-  padding?: number;
-  /** Random horizontal flip with probability 0.5. Default true. */
-  flip?: boolean;
-  /** Side of the cutout square in pixels (cutoutInto); default 0, none. */
-  cutout?: number;
-}
+/** The settings of `training.augment` as an object (schemas/trainConfig.ts defines and documents them). */
+export type AugmentOptions = AugmentSettings;
 
 /** The augmentation in words, for logs and results pages. */
 export function describeAugmentation(augment: boolean | AugmentOptions): string {

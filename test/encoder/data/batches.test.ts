@@ -222,20 +222,34 @@ describe('batches', () => {
     expect(Array.from(a[0].x)).not.toEqual(Array.from(plain.x));
   });
 
-  it('adds cutout on request: the same crops and flips, plus one cleared square per image', () => {
-    const ds = { ...dataset(20, 8, 8, 3), pixels: new Uint8Array(20 * 8 * 8 * 3).fill(200) };
+  it('adds cutout on request: one cleared square per image, the rest the image or its mirror', () => {
+    const per = 8 * 8 * 3;
+    // pixels 1..255 and no crop padding: a 0 can only come from cutout, and each image is its source or its mirror.
+    // (Cutout draws from the same seeded stream, so later images' flips differ from a run without it.)
+    const pixels = Uint8Array.from({ length: 20 * per }, (_, i) => 1 + ((i * 37) % 255));
+    const ds = { ...dataset(20, 8, 8, 3), pixels };
     const all = Array.from({ length: 20 }, (_, i) => i);
     const opts = { shuffle: true, seed: 4, normalization: IDENTITY3 };
-    const [plain] = [...batches(ds, all, 20, { ...opts, augment: { padding: 0 } })];
+    const [plain] = [...batches(ds, all, 20, { ...opts, augment: { padding: 0, flip: false } })];
     const [cut] = [...batches(ds, all, 20, { ...opts, augment: { padding: 0, cutout: 3 } })];
     expect(Array.from(cut.indices)).toEqual(Array.from(plain.indices));
-    const per = 8 * 8 * 3;
+    const mirrorIndex = (i: number) => {
+      const [y, x, c] = [Math.floor(i / 24), Math.floor((i % 24) / 3), i % 3];
+      return y * 24 + (7 - x) * 3 + c;
+    };
+    let mirrored = 0;
     for (let b = 0; b < 20; b++) {
-      const zeros = cut.x.subarray(b * per, (b + 1) * per).filter((v) => v === 0).length;
+      const image = cut.x.subarray(b * per, (b + 1) * per);
+      const source = plain.x.subarray(b * per, (b + 1) * per);
+      expect(source.every((v) => v > 0)).toBe(true);
       // a 3x3 square clipped at an edge clears 4, 6 or 9 pixels of 3 channels
-      expect([12, 18, 27]).toContain(zeros);
-      expect(plain.x.subarray(b * per, (b + 1) * per).every((v) => v === 200)).toBe(true);
+      expect([12, 18, 27]).toContain(image.filter((v) => v === 0).length);
+      const asSource = image.every((v, i) => v === 0 || v === source[i]);
+      const asMirror = image.every((v, i) => v === 0 || v === source[mirrorIndex(i)]);
+      expect(asSource || asMirror).toBe(true);
+      if (asMirror && !asSource) mirrored++;
     }
+    expect(mirrored).toBeGreaterThan(0);
   });
 
   it('rejects bad arguments', () => {
