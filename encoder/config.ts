@@ -1,5 +1,9 @@
 // Reads a run config file: JSON, validated by schemas/trainConfig.ts, paths resolved against the
 // file's folder. Every problem is an Error naming the file and the field.
+//
+// A config may extend another (`"extends": "base.json"`, relative to its own folder) and give only
+// what it changes, e.g. the test-time-flip evaluation of a trained run. Objects merge key by key;
+// arrays, scalars, and a dataset, model or loss of another kind replace the base's.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
@@ -48,8 +52,45 @@ export function validate<T>(schema: z.ZodType<T>, value: unknown, file: string):
   return parsed.data;
 }
 
-export async function loadConfig(file: string): Promise<TrainConfig> {
-  return parseConfig(await readJsonFile(file), file);
+export async function loadConfig(file: string, extendedBy: string[] = []): Promise<TrainConfig> {
+  const value = await readJsonFile(file);
+  if (!isObject(value) || !('extends' in value)) return parseConfig(value, file);
+  const { extends: baseName, ...changes } = value;
+  if (typeof baseName !== 'string') throw new ConfigError(`${file}: extends: expected the path of a config file`);
+  const baseFile = path.resolve(path.dirname(file), baseName);
+  const chain = [...extendedBy, path.resolve(file)];
+  if (chain.includes(baseFile)) throw new ConfigError(`${file}: extends ${baseName}, which extends it back`);
+  // Its own output folder, so that training or evaluating it never writes over the base run.
+  for (const field of ['name', 'outputDir']) {
+    if (!(field in changes)) throw new ConfigError(`${file}: ${field}: a config that extends another sets its own`);
+  }
+  // The base's paths are already absolute, so resolving against this file's folder changes only this file's.
+  return parseConfig(mergeConfigs(await loadConfig(baseFile, chain), changes), file);
+}
+
+/** The key that says what kind of dataset, model or loss an object is: another kind replaces, not merges. */
+const kindKeys: Record<string, string> = { dataset: 'format', model: 'architecture', loss: 'name' };
+
+function mergeConfigs(base: TrainConfig, changes: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [field, change] of Object.entries(changes)) {
+    const from = (base as Record<string, unknown>)[field];
+    const kind = kindKeys[field];
+    const sameKind = !kind || !isObject(change) || !(kind in change) || (isObject(from) && from[kind] === change[kind]);
+    merged[field] = sameKind ? mergeValues(from, change) : change;
+  }
+  return merged;
+}
+
+function mergeValues(base: unknown, change: unknown): unknown {
+  if (!isObject(base) || !isObject(change)) return change;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(change)) merged[key] = mergeValues(base[key], value);
+  return merged;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A JSON config file's value; ConfigError naming the file when it cannot be read or parsed. */
