@@ -52,7 +52,12 @@ export function validate<T>(schema: z.ZodType<T>, value: unknown, file: string):
   return parsed.data;
 }
 
-export async function loadConfig(file: string, extendedBy: string[] = []): Promise<TrainConfig> {
+export function loadConfig(file: string): Promise<TrainConfig> {
+  return loadExtending(file, []);
+}
+
+/** `loadConfig` of a file reached through the `extends` of each file in `extendedBy`. */
+async function loadExtending(file: string, extendedBy: string[]): Promise<TrainConfig> {
   const value = await readJsonFile(file);
   if (!isObject(value) || !('extends' in value)) return parseConfig(value, file);
   const { extends: baseName, ...changes } = value;
@@ -65,7 +70,7 @@ export async function loadConfig(file: string, extendedBy: string[] = []): Promi
     if (!(field in changes)) throw new ConfigError(`${file}: ${field}: a config that extends another sets its own`);
   }
   // The base's paths are already absolute, so resolving against this file's folder changes only this file's.
-  return parseConfig(mergeConfigs(await loadConfig(baseFile, chain), changes), file);
+  return parseConfig(mergeConfigs(await loadExtending(baseFile, chain), changes), file);
 }
 
 /** The key that says what kind of dataset, model or loss an object is: another kind replaces, not merges. */

@@ -121,13 +121,15 @@ describe('loadConfig', () => {
       expect((error as Error).message).toMatch(message);
     });
 
-    it('names a missing base and a cycle', async () => {
+    it('names a missing base, a cycle and an extends that is not a path', async () => {
       const missing = await write({ extends: 'absent.json', ...ownOutput });
       await expect(loadConfig(missing)).rejects.toThrow(
         `${path.join(path.dirname(missing), 'absent.json')}: cannot read config (ENOENT)`,
       );
       const cyclic = await write({ extends: 'run.json', ...ownOutput });
       await expect(loadConfig(cyclic)).rejects.toThrow(`${cyclic}: extends run.json, which extends it back`);
+      const notPath = await write({ extends: 3, ...ownOutput });
+      await expect(loadConfig(notPath)).rejects.toThrow(`${notPath}: extends: expected the path of a config file`);
     });
   });
 });
