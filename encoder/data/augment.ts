@@ -71,11 +71,8 @@ export function computeNormalization(dataset: ImageDataset, indices?: ArrayLike<
   return { mean, std };
 }
 
-/** The settings of `training.augment` as an object (schemas/trainConfig.ts defines and documents them). */
-export type AugmentOptions = AugmentSettings;
-
 /** The augmentation in words, for logs and results pages. */
-export function describeAugmentation(augment: boolean | AugmentOptions): string {
+export function describeAugmentation(augment: boolean | AugmentSettings): string {
   if (augment === false) return 'none';
   const opts = augment === true ? {} : augment;
   const padding = opts.padding ?? 4;
@@ -95,7 +92,7 @@ export interface AugmentParams {
 }
 
 /** Draws crop offsets uniformly in [-padding, padding] and a fair coin for the flip (in that order). */
-export function sampleAugmentParams(random: Random, opts: AugmentOptions = {}): AugmentParams {
+export function sampleAugmentParams(random: Random, opts: AugmentSettings = {}): AugmentParams {
   const pad = opts.padding ?? 4;
   const dy = pad > 0 ? Math.floor(random() * (2 * pad + 1)) - pad : 0;
   const dx = pad > 0 ? Math.floor(random() * (2 * pad + 1)) - pad : 0;

@@ -1,8 +1,8 @@
 /** Mini-batch iterator over a dataset: seeded shuffle, augmentation, normalization into float32 NHWC. */
 
+import type { AugmentSettings } from '../../schemas/trainConfig.js';
 import { deriveSeed, mulberry32, shuffleInPlace } from '../random.js';
 import {
-  type AugmentOptions,
   augmentInto,
   cutoutInto,
   defaultNormalization,
@@ -28,7 +28,7 @@ export interface BatchOptions {
   /** Shuffle the order (seeded). Default false. */
   shuffle?: boolean;
   /** Random crop (4-pixel zero padding) + horizontal flip; an object tunes them or adds cutout. Default false. */
-  augment?: boolean | AugmentOptions;
+  augment?: boolean | AugmentSettings;
   /** Default 0. */
   seed?: number;
   /** Mixed into the seed so every epoch gets a different, reproducible order and augmentation. Default 0. */
