@@ -98,12 +98,16 @@ async function savedRecord(run: StudyRun, committed: CommittedRecords[]): Promis
   return undefined;
 }
 
+/** What the study has changed since the record's run; records written before settings were kept cannot be checked. */
+function settingsChangedSince(record: RunRecord, run: StudyRun): string[] {
+  return record.settings ? changedSettings(record.settings, settingsOf(run)) : [];
+}
+
 async function runOnce(run: StudyRun, committed: CommittedRecords[], log: (line: string) => void): Promise<RunRecord> {
   const saved = await savedRecord(run, committed);
   if (saved) {
     const { record, file } = saved;
-    // Records written before settings were kept cannot be checked; they are read as they are.
-    const changed = record.settings ? changedSettings(record.settings, settingsOf(run)) : [];
+    const changed = settingsChangedSince(record, run);
     if (changed.length > 0) {
       throw new ConfigError(
         `${file}: run ${run.config.name} finished under other settings (${changed.join(', ')} changed in the study); ` +
@@ -171,11 +175,18 @@ async function writeRecord(file: string, record: RunRecord): Promise<void> {
 
 export async function runStudy(study: Study, log: (line: string) => void = console.error): Promise<RunRecord[]> {
   const committed = await readCommittedRecords(study);
-  const records: RunRecord[] = [];
+  // Runs finished earlier stay on the page while the study works through the runs before them, so a
+  // restarted study never writes a page (or records file) with fewer runs than it had.
+  const finished = new Map<StudyRun, RunRecord>();
   for (const run of study.runs) {
-    records.push(await runOnce(run, committed, log));
-    await writeResultsPage(study, records);
+    const saved = await savedRecord(run, committed);
+    if (saved && settingsChangedSince(saved.record, run).length === 0) finished.set(run, saved.record);
+  }
+  const inStudyOrder = () => study.runs.flatMap((run) => finished.get(run) ?? []);
+  for (const run of study.runs) {
+    finished.set(run, await runOnce(run, committed, log));
+    await writeResultsPage(study, inStudyOrder());
   }
   log(`results: ${study.resultsFile}`);
-  return records;
+  return inStudyOrder();
 }

@@ -2,7 +2,8 @@
 // the same budget, the results page holds the table, the ablations and the PR plots, and a second
 // run reads finished runs back (from their folders, or in a fresh checkout from the records committed
 // with the page) instead of training them again.
-import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +126,26 @@ describe('edgehash compare', () => {
     await runStudy(await loadStudy(studyFile), (l) => lines.push(l));
     expect(lines.filter((l) => l.includes('finished earlier'))).toHaveLength(3);
     expect(lines.some((l) => l.endsWith(': training'))).toBe(false);
+  });
+
+  it('keeps the later finished runs on the page while it trains an earlier run again', async () => {
+    const again = await mkdtemp(path.join(tmpdir(), 'edgehash-study-again-'));
+    await cp(path.join(dir, 'docs'), path.join(again, 'docs'), { recursive: true });
+    await cp(path.join(dir, 'runs'), path.join(again, 'runs'), { recursive: true });
+    await rm(path.join(again, 'runs/csq-cifar10-2-16'), { recursive: true });
+    const recordsFile = path.join(again, 'docs/results.records.json');
+    const committed = JSON.parse(await readFile(recordsFile, 'utf8')) as RunRecord[];
+    await writeFile(recordsFile, JSON.stringify(committed.filter((r) => r.id !== 'csq')));
+    const file = path.join(again, 'study.json');
+    await writeFile(file, JSON.stringify({ ...study, dataset: { ...study.dataset, root: path.join(dir, 'cifar') } }));
+    // The page is first written after csq, the first run, trains; dah is read back next.
+    let idsAfterFirstRun: string[] = [];
+    await runStudy(await loadStudy(file), (line) => {
+      if (line.startsWith('dah-cifar10-2-16: finished earlier')) {
+        idsAfterFirstRun = (JSON.parse(readFileSync(recordsFile, 'utf8')) as RunRecord[]).map((r) => r.id);
+      }
+    });
+    expect(idsAfterFirstRun).toEqual(['csq', 'dah', 'dah-no-attention']);
   });
 
   it('reads finished runs back from the records committed with the page when their folders are gone', async () => {
