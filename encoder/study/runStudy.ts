@@ -103,8 +103,7 @@ function settingsChangedSince(record: RunRecord, run: StudyRun): string[] {
   return record.settings ? changedSettings(record.settings, settingsOf(run)) : [];
 }
 
-async function runOnce(run: StudyRun, committed: CommittedRecords[], log: (line: string) => void): Promise<RunRecord> {
-  const saved = await savedRecord(run, committed);
+async function runOnce(run: StudyRun, saved: SavedRecord | undefined, log: (line: string) => void): Promise<RunRecord> {
   if (saved) {
     const { record, file } = saved;
     const changed = settingsChangedSince(record, run);
@@ -177,14 +176,16 @@ export async function runStudy(study: Study, log: (line: string) => void = conso
   const committed = await readCommittedRecords(study);
   // Runs finished earlier stay on the page while the study works through the runs before them, so a
   // restarted study never writes a page (or records file) with fewer runs than it had.
+  const saved = new Map<StudyRun, SavedRecord | undefined>();
   const finished = new Map<StudyRun, RunRecord>();
   for (const run of study.runs) {
-    const saved = await savedRecord(run, committed);
-    if (saved && settingsChangedSince(saved.record, run).length === 0) finished.set(run, saved.record);
+    const found = await savedRecord(run, committed);
+    saved.set(run, found);
+    if (found && settingsChangedSince(found.record, run).length === 0) finished.set(run, found.record);
   }
   const inStudyOrder = () => study.runs.flatMap((run) => finished.get(run) ?? []);
   for (const run of study.runs) {
-    finished.set(run, await runOnce(run, committed, log));
+    finished.set(run, await runOnce(run, saved.get(run), log));
     await writeResultsPage(study, inStudyOrder());
   }
   log(`results: ${study.resultsFile}`);
