@@ -2,8 +2,9 @@
 // far (DeepHash-pytorch keeps the same bank): DPSH, DSH, and the DAH reading of seed 002.
 // Option `pairs`: 'bank' (default) or 'batch', pairs within the batch only (as the DSH paper forms
 // them), both sides differentiable. The bank's rows are up to an epoch old, and from scratch at a
-// high learning rate that lag feeds back (README, "Method comparison"); within the batch every code
-// is current. On data-parallel replicas, 'batch' pairs lie within each replica's share.
+// high learning rate that lag keeps all three near chance (docs/encoder-results.md, "The pair losses
+// learn with pairs within the batch"); within the batch every code is current. On data-parallel
+// replicas, 'batch' pairs lie within each replica's share.
 import * as tf from '@tensorflow/tfjs';
 import { MemoryBank, pairSimilarity } from './memoryBank.js';
 import { choiceOption } from './options.js';
