@@ -42,12 +42,12 @@ export function parseConfig(value: unknown, file: string): TrainConfig {
   return resolvePaths(validate(TrainConfig, value, file), path.dirname(path.resolve(file)));
 }
 
-/** Validates with a schema; ConfigError listing every problem by path. */
-export function validate<T>(schema: z.ZodType<T>, value: unknown, file: string): T {
+/** Validates with a schema; ConfigError listing every problem by path. `what` names what the file holds. */
+export function validate<T>(schema: z.ZodType<T>, value: unknown, file: string, what = 'config'): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
-    throw new ConfigError(`${file}: invalid config\n${problems}`);
+    throw new ConfigError(`${file}: invalid ${what}\n${problems}`);
   }
   return parsed.data;
 }

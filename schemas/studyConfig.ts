@@ -18,6 +18,10 @@ export const ProtocolBudget = z
     validateEvery: training.validateEvery.unwrap().optional(),
   })
   .strict();
+/** Each entry once: a repeated one would train the same run twice, into one folder. */
+const unique = <T extends z.ZodArray<z.ZodType<string | number>>>(list: T) =>
+  list.refine((items) => new Set(items).size === items.length, { message: 'each entry once' });
+
 const RunId = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, . _ -');
 
 export const StudyMethod = z
@@ -49,8 +53,8 @@ export const StudyConfig = z
     training: TrainConfig.shape.training,
     /** Per protocol, epochs that differ from `training`'s (e.g. {"cifar10-2": {"epochs": 10}}). */
     protocolBudgets: z.partialRecord(z.enum(protocols), ProtocolBudget).default({}),
-    protocols: z.array(z.enum(protocols)).min(1),
-    bits: z.array(model.shape.bits).min(1),
+    protocols: unique(z.array(z.enum(protocols)).min(1)),
+    bits: unique(z.array(model.shape.bits).min(1)),
     methods: z.array(StudyMethod).min(1),
     ablations: z.array(StudyAblation).default([]),
     /**

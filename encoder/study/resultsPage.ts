@@ -4,38 +4,12 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
+import type { RunRecord } from '../../schemas/studyRecord.js';
 import type { TrainConfig } from '../../schemas/trainConfig.js';
 import { describeAugmentation } from '../data/augment.js';
 import { lineChart } from '../eval/plot.js';
 import { describeOptimizer, optimizerSettingsOf } from '../train/optimizer.js';
 import type { Study } from './studyRuns.js';
-
-/** The settings a run was trained under (its TrainConfig less names and paths). */
-export type RunSettings = Pick<TrainConfig, 'protocol' | 'model' | 'loss' | 'training'> & {
-  format: TrainConfig['dataset']['format'];
-};
-
-export interface RunRecord {
-  id: string;
-  label: string;
-  change?: string;
-  protocol: string;
-  bits: number;
-  map: number;
-  /** Absent in records written before it was measured (compare fills it in from the checkpoint). */
-  mapTieAveraged?: number;
-  topK: number;
-  precisionWithinRadius2: number;
-  parameters: number;
-  imagesPerSecond: number;
-  wallSeconds: number;
-  epochs: number;
-  selectedEpoch: number;
-  backend: string;
-  curve: { precision: number[]; recall: number[] };
-  /** Absent in records written before settings were kept. */
-  settings?: RunSettings;
-}
 
 const pct = (v: number) => (100 * v).toFixed(2);
 const pctOrDash = (v: number | undefined) => (v === undefined ? '-' : pct(v));
@@ -56,6 +30,7 @@ export function resultsMarkdown(study: Study, records: RunRecord[], plots: Map<s
   const budget = perProtocol
     ? 'Every method has the same budget on a protocol (given under its heading);'
     : `Every run has the same budget:\n${budgetOf(t)};`;
+  const largestBits = Math.max(...s.bits);
   const lines = [
     `# Results: ${s.name}`,
     '',
@@ -73,7 +48,7 @@ export function resultsMarkdown(study: Study, records: RunRecord[], plots: Map<s
     if (perProtocol) lines.push(`Budget: ${budgetOf(trainingOn(study, protocol))}.`, '');
     lines.push(`${metric} / tie-averaged ${metric} / P@H<=2 (%), from scratch.`, '');
     lines.push(
-      `| method | ${s.bits.map((b) => `${b} bits`).join(' | ')} | parameters (${s.bits.at(-1)} bits) | train img/s | wall time |`,
+      `| method | ${s.bits.map((b) => `${b} bits`).join(' | ')} | parameters (${largestBits} bits) | train img/s | wall time |`,
     );
     lines.push(`|---|${s.bits.map(() => '---|').join('')}---|---|---|`);
     for (const m of s.methods) {
@@ -88,19 +63,19 @@ export function resultsMarkdown(study: Study, records: RunRecord[], plots: Map<s
       const speed = mine.reduce((a, r) => a + r.imagesPerSecond, 0) / mine.length;
       const wall = mine.reduce((a, r) => a + r.wallSeconds, 0);
       lines.push(
-        `| ${m.label} | ${cells.join(' | ')} | ${largest.bits === s.bits.at(-1) ? parameters : `${parameters} (at ${largest.bits} bits)`} | ${speed.toFixed(0)} | ${duration(wall)} |`,
+        `| ${m.label} | ${cells.join(' | ')} | ${largest.bits === largestBits ? parameters : `${parameters} (at ${largest.bits} bits)`} | ${speed.toFixed(0)} | ${duration(wall)} |`,
       );
     }
     lines.push('');
     for (const b of s.bits) {
       const atBits = rows.filter((r) => r.bits === b);
       if (atBits.length === 0) continue;
-      const best = atBits.reduce((a, r) => (r.map > a.map ? r : a));
+      const best = leaders(atBits, (r) => r.map);
       // While the study runs, a bit length's best is only the best of the methods finished so far.
       const partial =
         atBits.length < s.methods.length ? ` (${atBits.length} of ${s.methods.length} methods run so far)` : '';
       lines.push(
-        `- ${b} bits${partial}: best ${best.label} (${metric} ${pct(best.map)}).${subjectMargin(s.subject, atBits)}`,
+        `- ${b} bits${partial}: best ${labels(best)} (${metric} ${pct(best[0].map)}).${subjectMargin(s.subject, atBits)}`,
       );
     }
     lines.push('');
@@ -141,17 +116,27 @@ function budgetOf(t: TrainConfig['training']): string {
   return `${t.epochs} epochs, batch ${t.batchSize}, learning rate ${t.learningRate} (${warmup}cosine)${optimizer}, seed ${t.seed}, augmentation: ${describeAugmentation(t.augment)}`;
 }
 
+/** The records with the highest value, all of them where several tie. */
+function leaders(records: RunRecord[], value: (r: RunRecord) => number): RunRecord[] {
+  const top = Math.max(...records.map(value));
+  return records.filter((r) => value(r) === top);
+}
+
+const labels = (records: RunRecord[]) => records.map((r) => r.label).join(' and ');
+
 /** The subject's mAP against the best other method at one protocol and bit length, in points. */
 function subjectMargin(subject: string | undefined, atBits: RunRecord[]): string {
   const mine = atBits.find((r) => r.id === subject);
   const others = atBits.filter((r) => r.id !== subject);
   if (!mine || others.length === 0) return '';
-  const rival = others.reduce((a, r) => (r.map > a.map ? r : a));
-  const points = (100 * Math.abs(mine.map - rival.map)).toFixed(2);
+  const rivals = leaders(others, (r) => r.map);
+  const points = (100 * Math.abs(mine.map - rivals[0].map)).toFixed(2);
   const margin =
-    mine.map >= rival.map
-      ? ` ${mine.label} leads the best other method, ${rival.label}, by ${points} points.`
-      : ` ${mine.label}, at ${pct(mine.map)}, falls short of it by ${points} points.`;
+    mine.map === rivals[0].map
+      ? ` ${mine.label} ties with the best other method, ${labels(rivals)}.`
+      : mine.map > rivals[0].map
+        ? ` ${mine.label} leads the best other method, ${labels(rivals)}, by ${points} points.`
+        : ` ${mine.label}, at ${pct(mine.map)}, falls short of it by ${points} points.`;
   return margin + tieAveragedMargin(mine, others);
 }
 
@@ -159,14 +144,21 @@ function subjectMargin(subject: string | undefined, atBits: RunRecord[]): string
 function tieAveragedMargin(mine: RunRecord, others: RunRecord[]): string {
   if ([mine, ...others].some((r) => r.mapTieAveraged === undefined)) return '';
   const value = (r: RunRecord) => r.mapTieAveraged ?? 0;
-  const rival = others.reduce((a, r) => (value(r) > value(a) ? r : a));
-  const difference = 100 * (value(mine) - value(rival));
-  const relation = difference >= 0 ? 'ahead of' : 'behind';
-  return ` Tie-averaged: ${pct(value(mine))}, ${Math.abs(difference).toFixed(2)} points ${relation} the best other method, ${rival.label} (${pct(value(rival))}).`;
+  const rivals = leaders(others, value);
+  const difference = 100 * (value(mine) - value(rivals[0]));
+  const relation =
+    difference === 0
+      ? 'level with'
+      : `${Math.abs(difference).toFixed(2)} points ${difference > 0 ? 'ahead of' : 'behind'}`;
+  return ` Tie-averaged: ${pct(value(mine))}, ${relation} the best other method, ${labels(rivals)} (${pct(value(rivals[0]))}).`;
 }
 
-/** Writes the page and one PR plot per protocol and bit length (all methods), each atomically. */
-export async function writeResultsPage(study: Study, records: RunRecord[]): Promise<void> {
+/**
+ * Writes the page and one PR plot per protocol and bit length (all methods), each atomically, and
+ * the records file: the page's records, then `kept` (records of runs no longer in the study, which a
+ * narrowed study must not throw away).
+ */
+export async function writeResultsPage(study: Study, records: RunRecord[], kept: RunRecord[] = []): Promise<void> {
   const dir = path.dirname(study.resultsFile);
   const plotDir = path.join(dir, `${study.config.name}-plots`);
   await mkdir(plotDir, { recursive: true });
@@ -187,7 +179,8 @@ export async function writeResultsPage(study: Study, records: RunRecord[]): Prom
   }
   await atomicWrite(study.resultsFile, resultsMarkdown(study, records, plots));
   // One record per line, so a changed run shows as one changed line.
-  await atomicWrite(study.recordsFile, `[\n${records.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`);
+  const saved = [...records, ...kept];
+  await atomicWrite(study.recordsFile, `[\n${saved.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`);
 }
 
 async function atomicWrite(file: string, text: string): Promise<void> {

@@ -3,21 +3,33 @@
 // records after every run, so a long study shows its progress.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError } from '../config.js';
+import { z } from 'zod';
+import { RunRecord, RunSettings } from '../../schemas/studyRecord.js';
+import { ConfigError, validate } from '../config.js';
 import type { RetrievalMetrics } from '../eval/retrieval.js';
 import { withRunEncoder } from '../train/runEngine.js';
 import { restoreRun } from '../train/runWithCheckpoint.js';
 import { evaluate, runWallSeconds, train } from '../train/trainer.js';
-import { type RunRecord, type RunSettings, writeResultsPage } from './resultsPage.js';
+import { writeResultsPage } from './resultsPage.js';
 import type { Study, StudyRun } from './studyRuns.js';
 
 /** A finished run's record in its own folder. */
 const resultFileOf = (run: StudyRun) => path.join(run.config.outputDir, 'study-result.json');
 
+/** The settings a run's checkpoints were trained under, written before its first epoch. */
+const startedFileOf = (run: StudyRun) => path.join(run.config.outputDir, 'study-settings.json');
+
 /** What a run's figures depend on; paths are left out, so a moved checkout still reads its runs. */
 function settingsOf(run: StudyRun): RunSettings {
   const { protocol, model, loss, training, dataset } = run.config;
-  return { format: dataset.format, protocol, model, loss, training };
+  return {
+    format: dataset.format,
+    ...('size' in dataset ? { size: dataset.size } : {}),
+    protocol,
+    model,
+    loss,
+    training,
+  };
 }
 
 /** JSON with object keys sorted, so the order of keys in a config does not count as a change. */
@@ -29,7 +41,7 @@ function canonicalJson(value: unknown): string {
   );
 }
 
-/** The top-level settings that differ. */
+/** The top-level settings that differ (a key the current settings lack is one no run of this format has). */
 function changedSettings(saved: RunSettings, current: RunSettings): string[] {
   return (Object.keys(current) as (keyof RunSettings)[]).filter(
     (key) => canonicalJson(saved[key]) !== canonicalJson(current[key]),
@@ -51,14 +63,23 @@ async function readRecordsFile(file: string, remedy: string, optional: boolean):
     throw new ConfigError(`${file}: cannot read run records (${error.code ?? error.message})`);
   });
   if (text === undefined) return { file, records: [], remedy };
-  let records: unknown;
-  try {
-    records = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${file}: not JSON (${(error as Error).message}); delete it to train every run again`);
-  }
+  const records = parseRecordJson(text, file, 'delete it to train every run again');
   if (!Array.isArray(records)) throw new ConfigError(`${file}: expected an array of run records`);
-  return { file, records: records as RunRecord[], remedy };
+  return { file, records: validated(z.array(RunRecord), records, file), remedy };
+}
+
+function parseRecordJson(text: string, file: string, remedy: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: not JSON (${(error as Error).message}); ${remedy}`);
+  }
+}
+
+/** The value as written, once the schema accepts it: its keys keep their order, so a rewrite changes no line. */
+function validated<T>(schema: z.ZodType<T>, value: unknown, file: string): T {
+  validate(schema, value, file, 'run record');
+  return value as T;
 }
 
 /** The page's own records, then those of `recordsFrom` in their order. */
@@ -82,42 +103,83 @@ interface SavedRecord {
   hasCheckpoints: boolean;
 }
 
-/** The run's own record in its folder, else its first entry in the records files. */
+const isRecordOf = (record: RunRecord, run: StudyRun) =>
+  record.id === run.id && record.protocol === run.protocol && record.bits === run.bits;
+
+/** A file of the run's folder; none where it does not exist. */
+async function readRunFile(file: string): Promise<string | undefined> {
+  return readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw new ConfigError(`${file}: cannot read (${error.code ?? error.message})`);
+  });
+}
+
+/**
+ * The run's own record in its folder, else its first entry in the records files, under the study's
+ * label (and change) for the run, which may have been renamed since. Refused where the run finished
+ * under other settings than the study's now.
+ */
 async function savedRecord(run: StudyRun, committed: CommittedRecords[]): Promise<SavedRecord | undefined> {
+  const found = await findRecord(run, committed);
+  if (!found) return undefined;
+  const { record, file, remedy } = found;
+  // Records written before settings were kept cannot be checked.
+  const changed = record.settings ? changedSettings(record.settings, settingsOf(run)) : [];
+  if (changed.length > 0) {
+    throw new ConfigError(
+      `${file}: run ${run.config.name} finished under other settings (${changed.join(', ')} changed in the study); ${remedy}`,
+    );
+  }
+  const { change: _, ...rest } = record;
+  return { ...found, record: { ...rest, label: run.label, ...(run.change ? { change: run.change } : {}) } };
+}
+
+async function findRecord(run: StudyRun, committed: CommittedRecords[]): Promise<SavedRecord | undefined> {
   const file = resultFileOf(run);
-  const text = await readFile(file, 'utf8').catch(() => undefined);
-  if (text) {
-    const remedy = `move ${run.config.outputDir} away to train it again`;
-    return { record: JSON.parse(text) as RunRecord, file, remedy, hasCheckpoints: true };
+  const text = await readRunFile(file);
+  const remedy = `move ${run.config.outputDir} away to train it again`;
+  if (text !== undefined) {
+    const record = validated(RunRecord, parseRecordJson(text, file, remedy), file);
+    return { record, file, remedy, hasCheckpoints: true };
   }
   for (const source of committed) {
-    const record = source.records.find((r) => r.id === run.id && r.protocol === run.protocol && r.bits === run.bits);
+    const record = source.records.find((r) => isRecordOf(r, run));
     if (record)
       return { record, file: source.file, remedy: `${source.remedy} to train it again`, hasCheckpoints: false };
   }
   return undefined;
 }
 
-/** What the study has changed since the record's run; records written before settings were kept cannot be checked. */
-function settingsChangedSince(record: RunRecord, run: StudyRun): string[] {
-  return record.settings ? changedSettings(record.settings, settingsOf(run)) : [];
+/**
+ * Trains the run, resuming from its last checkpoint, after checking that the checkpoints were
+ * trained under the study's settings now (runs started before settings were written cannot be checked).
+ */
+async function trainRun(run: StudyRun): Promise<Awaited<ReturnType<typeof train>>> {
+  const file = startedFileOf(run);
+  const text = await readRunFile(file);
+  const current = settingsOf(run);
+  const remedy = `move ${run.config.outputDir} away to train it from scratch`;
+  if (text === undefined) {
+    await writeJsonAtomically(file, current);
+  } else {
+    const changed = changedSettings(validated(RunSettings, parseRecordJson(text, file, remedy), file), current);
+    if (changed.length > 0) {
+      throw new ConfigError(
+        `${file}: run ${run.config.name} was started under other settings (${changed.join(', ')} changed in the study); ${remedy}`,
+      );
+    }
+  }
+  return train(run.config, { resume: true });
 }
 
 async function runOnce(run: StudyRun, saved: SavedRecord | undefined, log: (line: string) => void): Promise<RunRecord> {
   if (saved) {
     const { record, file } = saved;
-    const changed = settingsChangedSince(record, run);
-    if (changed.length > 0) {
-      throw new ConfigError(
-        `${file}: run ${run.config.name} finished under other settings (${changed.join(', ')} changed in the study); ` +
-          saved.remedy,
-      );
-    }
     log(`${run.config.name}: finished earlier, read from ${file}`);
     return record.mapTieAveraged === undefined && saved.hasCheckpoints ? reevaluate(run, record, file, log) : record;
   }
   log(`${run.config.name}: training`);
-  const result = await train(run.config, { resume: true });
+  const result = await trainRun(run);
   const speeds = result.state.history.map((h) => h.imagesPerSecond);
   const record: RunRecord = {
     id: run.id,
@@ -134,7 +196,7 @@ async function runOnce(run: StudyRun, saved: SavedRecord | undefined, log: (line
     backend: result.backend,
     settings: settingsOf(run),
   };
-  await writeRecord(resultFileOf(run), record);
+  await writeJsonAtomically(resultFileOf(run), record);
   return record;
 }
 
@@ -162,31 +224,37 @@ async function reevaluate(run: StudyRun, record: RunRecord, file: string, log: (
     log(`${run.config.name}: mAP re-evaluated as ${metrics.map}, recorded ${record.map}; keeping the new figures`);
   }
   const completed = { ...record, ...metricsOf(metrics) };
-  await writeRecord(file, completed);
+  await writeJsonAtomically(file, completed);
   return completed;
 }
 
-async function writeRecord(file: string, record: RunRecord): Promise<void> {
+async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(`${file}.tmp`, JSON.stringify(record));
+  await writeFile(`${file}.tmp`, JSON.stringify(value));
   await rename(`${file}.tmp`, file);
 }
 
 export async function runStudy(study: Study, log: (line: string) => void = console.error): Promise<RunRecord[]> {
   const committed = await readCommittedRecords(study);
-  // Runs finished earlier stay on the page while the study works through the runs before them, so a
-  // restarted study never writes a page (or records file) with fewer runs than it had.
+  // Every saved run is read (and a changed one refused) before any training, and runs finished
+  // earlier stay on the page while the study works through the runs before them, so a restarted
+  // study never writes a page (or records file) with fewer runs than it had.
   const saved = new Map<StudyRun, SavedRecord | undefined>();
   const finished = new Map<StudyRun, RunRecord>();
   for (const run of study.runs) {
     const found = await savedRecord(run, committed);
     saved.set(run, found);
-    if (found && settingsChangedSince(found.record, run).length === 0) finished.set(run, found.record);
+    if (found) finished.set(run, found.record);
+  }
+  const [own] = committed;
+  const kept = own.records.filter((r) => !study.runs.some((run) => isRecordOf(r, run)));
+  if (kept.length > 0) {
+    log(`${own.file}: keeping ${kept.length} records of runs no longer in the study (off the page)`);
   }
   const inStudyOrder = () => study.runs.flatMap((run) => finished.get(run) ?? []);
   for (const run of study.runs) {
     finished.set(run, await runOnce(run, saved.get(run), log));
-    await writeResultsPage(study, inStudyOrder());
+    await writeResultsPage(study, inStudyOrder(), kept);
   }
   log(`results: ${study.resultsFile}`);
   return inStudyOrder();

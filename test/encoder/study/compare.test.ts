@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../encoder/config.js';
-import { type RunRecord, resultsMarkdown } from '../../../encoder/study/resultsPage.js';
+import { resultsMarkdown } from '../../../encoder/study/resultsPage.js';
 import { runStudy } from '../../../encoder/study/runStudy.js';
 import { loadStudy } from '../../../encoder/study/studyRuns.js';
+import type { RunRecord } from '../../../schemas/studyRecord.js';
 import { writeSyntheticCifar } from '../../support/syntheticCifar.js';
 
 let dir: string;
@@ -177,6 +178,7 @@ describe('edgehash compare', () => {
     );
     await writeFile(recordsFile, '[{');
     await expect(runStudy(await loadStudy(file), () => {})).rejects.toThrow(ConfigError);
+    await expect(runStudy(await loadStudy(file), () => {})).rejects.toThrow(`${recordsFile}: not JSON`);
   });
 
   it("reads finished runs back from another study's records named in recordsFrom, and refuses a mismatch", async () => {
@@ -203,6 +205,81 @@ describe('edgehash compare', () => {
     await expect(runStudy(await loadStudy(changed), () => {})).rejects.toThrow(
       `${path.join(other, 'missing.records.json')}: cannot read run records (ENOENT)`,
     );
+  });
+
+  /** A fresh checkout of the study (docs/ and the study file, no runs/) in a new folder; its study file and records file. */
+  async function freshCheckout(prefix: string, changes: Record<string, unknown> = {}) {
+    const fresh = await mkdtemp(path.join(tmpdir(), prefix));
+    await cp(path.join(dir, 'docs'), path.join(fresh, 'docs'), { recursive: true });
+    const file = path.join(fresh, 'study.json');
+    const dataset = { ...study.dataset, root: path.join(dir, 'cifar') };
+    await writeFile(file, JSON.stringify({ ...study, dataset, ...changes }));
+    return { fresh, file, recordsFile: path.join(fresh, 'docs/results.records.json') };
+  }
+
+  it('refuses a run finished under other settings before it trains any other, and keeps its record', async () => {
+    const ablations = [{ ...study.ablations[0], options: { widths: [8], hidden: 0, attention: 'none' } }];
+    const { file, recordsFile } = await freshCheckout('edgehash-study-refuse-', { ablations });
+    // csq, the first run, has no record, so it would train first.
+    const committed = (JSON.parse(await readFile(recordsFile, 'utf8')) as RunRecord[]).filter((r) => r.id !== 'csq');
+    await writeFile(recordsFile, JSON.stringify(committed));
+    const lines: string[] = [];
+    await expect(runStudy(await loadStudy(file), (l) => lines.push(l))).rejects.toThrow(
+      `${recordsFile}: run dah-no-attention-cifar10-2-16 finished under other settings (model changed in the study)`,
+    );
+    expect(lines).toEqual([]);
+    expect(JSON.parse(await readFile(recordsFile, 'utf8'))).toEqual(committed);
+  });
+
+  it('keeps the records of runs a narrowed study leaves out, off its page', async () => {
+    const { file, recordsFile } = await freshCheckout('edgehash-study-narrowed-', {
+      methods: [study.methods[0]],
+      ablations: [],
+    });
+    const committed = JSON.parse(await readFile(recordsFile, 'utf8')) as RunRecord[];
+    const lines: string[] = [];
+    const records = await runStudy(await loadStudy(file), (l) => lines.push(l));
+    expect(records.map((r) => r.id)).toEqual(['csq']);
+    expect(lines).toContain(`${recordsFile}: keeping 2 records of runs no longer in the study (off the page)`);
+    expect(JSON.parse(await readFile(recordsFile, 'utf8'))).toEqual(committed);
+    const page = await readFile(recordsFile.replace('.records.json', '.md'), 'utf8');
+    expect(page).toContain('1 of 1 runs finished');
+    expect(page).not.toContain('attention off');
+  });
+
+  it("shows a read-back run under the study's label for it now", async () => {
+    const methods = study.methods.map((m) => (m.id === 'dah' ? { ...m, label: 'DAH (renamed)' } : m));
+    const { file } = await freshCheckout('edgehash-study-relabel-', { methods });
+    const records = await runStudy(await loadStudy(file), () => {});
+    expect(records.map((r) => r.label)).toEqual(['CNN + CSQ', 'DAH (renamed)', 'DAH']);
+    expect(records[2].change).toBe('attention off');
+  });
+
+  it('names the file and the field of a bad record, and of a run folder started under other settings', async () => {
+    const { fresh, file, recordsFile } = await freshCheckout('edgehash-study-bad-record-');
+    const committed = JSON.parse(await readFile(recordsFile, 'utf8')) as RunRecord[];
+    await writeFile(recordsFile, JSON.stringify([{ ...committed[0], map: Number.NaN }]));
+    await expect(runStudy(await loadStudy(file), () => {})).rejects.toThrow(
+      new RegExp(`^${recordsFile}: invalid run record\n {2}0.map: `),
+    );
+    await writeFile(recordsFile, JSON.stringify(committed.filter((r) => r.id !== 'csq')));
+    const runDir = path.join(fresh, 'runs/csq-cifar10-2-16');
+    await cp(path.join(dir, 'runs/csq-cifar10-2-16'), runDir, { recursive: true });
+    await writeFile(path.join(runDir, 'study-result.json'), '{"id": "csq",');
+    await expect(runStudy(await loadStudy(file), () => {})).rejects.toThrow(
+      `${path.join(runDir, 'study-result.json')}: not JSON`,
+    );
+    // An interrupted run: checkpoints and the settings they were trained under, no result yet.
+    await rm(path.join(runDir, 'study-result.json'));
+    const started = JSON.parse(await readFile(path.join(runDir, 'study-settings.json'), 'utf8'));
+    expect(started.model).toEqual({ architecture: 'cnnHash', bits: 16, options: { widths: [4], hidden: 0 } });
+    await writeFile(path.join(runDir, 'study-settings.json'), JSON.stringify({ ...started, loss: { name: 'dpn' } }));
+    const lines: string[] = [];
+    await expect(runStudy(await loadStudy(file), (l) => lines.push(l))).rejects.toThrow(
+      `${path.join(runDir, 'study-settings.json')}: run csq-cifar10-2-16 was started under other settings ` +
+        `(loss changed in the study); move ${runDir} away to train it from scratch`,
+    );
+    expect(lines).toEqual(['csq-cifar10-2-16: training']);
   });
 
   it('completes a record from before the tie-averaged mAP from its selected checkpoint, without training', async () => {
@@ -233,8 +310,6 @@ describe('edgehash compare', () => {
       m.id === 'dah' ? { ...m, loss: { name: 'dah', options: { margin: 4 } } } : m,
     );
     await writeFile(changed, JSON.stringify({ ...study, methods }));
-    const run = runStudy(await loadStudy(changed), () => {});
-    await expect(run).rejects.toThrow(ConfigError);
     await expect(runStudy(await loadStudy(changed), () => {})).rejects.toThrow(
       /runs\/dah-cifar10-2-16\/study-result.json: run dah-cifar10-2-16 finished under other settings \(loss changed in the study\); move .*runs\/dah-cifar10-2-16 away/,
     );
@@ -277,6 +352,15 @@ describe('edgehash compare', () => {
       new Map(),
     );
     expect(partial).toContain('- 32 bits (1 of 2 methods run so far): best CNN + CSQ (mAP@ALL 40.00).\n');
+    const tied = resultsMarkdown(
+      loaded,
+      [record('csq', 'CNN + CSQ', 16, 0.5, 0.3), record('dah', 'DAH', 16, 0.5, 0.3)],
+      new Map(),
+    );
+    expect(tied).toContain(
+      '- 16 bits: best CNN + CSQ and DAH (mAP@ALL 50.00). DAH ties with the best ' +
+        'other method, CNN + CSQ. Tie-averaged: 30.00, level with the best other method, CNN + CSQ (30.00).',
+    );
     expect(partial).toContain('- 16 bits: best CNN + CSQ');
     expect(partial).toMatch(/\| DAH \| 38\.75 \/ - \/ 38\.75 \| not run \| 1 \(at 16 bits\) \|/);
     expect(page.endsWith('## Notes\n\nDAH trails because of X.\n\nSecond paragraph.\n\n')).toBe(true);
@@ -314,7 +398,7 @@ describe('edgehash compare', () => {
       ['dah-no-attention-cifar10-2-16', 10, 2],
     ]);
     expect(loaded.runs.every((r) => r.config.training.batchSize === 32 && r.config.training.seed === 0)).toBe(true);
-    const record = (protocol: string) =>
+    const record = (protocol: RunRecord['protocol']) =>
       fakeRecord({ id: 'csq', label: 'CNN + CSQ', protocol, bits: 16, map: 0.5, mapTieAveraged: 0.5 });
     const page = resultsMarkdown(loaded, [record('cifar10-1'), record('cifar10-2')], new Map());
     expect(page).toContain('Every method has the same budget on a protocol (given under its heading);');
@@ -330,5 +414,9 @@ describe('edgehash compare', () => {
     await writeFile(bad, JSON.stringify({ ...study, bits: [12] }));
     await expect(loadStudy(bad)).rejects.toThrow(ConfigError);
     await expect(loadStudy(bad)).rejects.toThrow(/bad.json: invalid config\n {2}bits.0:/);
+    await writeFile(bad, JSON.stringify({ ...study, bits: [16, 32, 16], protocols: ['cifar10-2', 'cifar10-2'] }));
+    await expect(loadStudy(bad)).rejects.toThrow(
+      /bad.json: invalid config\n {2}protocols: each entry once\n {2}bits: each entry once/,
+    );
   });
 });
