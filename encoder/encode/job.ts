@@ -7,9 +7,11 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { Sha256Hex } from '../../schemas/manifest.js';
+import { ModelCard } from '../../schemas/modelCard.js';
 import { SourceSpec } from '../collection/spec.js';
 import { writeFileAtomic } from '../export/files.js';
-import { fileBytes, type ShardInput, type Thumbnail } from '../publish/shardFiles.js';
+import { sha256Hex } from '../export/modelCard.js';
+import type { ShardInput, Thumbnail } from '../publish/shardFiles.js';
 
 export const JOB_FILE = 'job.json';
 
@@ -75,7 +77,7 @@ export type EncodeJob = z.infer<typeof EncodeJob>;
 export async function readJob(dir: string): Promise<EncodeJob | null> {
   const file = path.join(dir, JOB_FILE);
   if (!existsSync(file)) return null;
-  const parsed = EncodeJob.safeParse(JSON.parse(await readFile(file, 'utf8')));
+  const parsed = EncodeJob.safeParse(parseJson(await readJobFile(file), file, 'an encode job'));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new EncodeError(`${file}: not an encode job (${issue?.path.join('.')}: ${issue?.message})`);
@@ -114,25 +116,71 @@ async function* thumbnailsIn(folder: string): AsyncIterable<Thumbnail> {
   }
 }
 
-/** The job's shards as publish inputs, each file read only when published. */
+/** A file of the job; a missing or unreadable one is an EncodeError naming it. */
+async function readJobFile(file: string): Promise<Buffer> {
+  return readFile(file).catch((error: NodeJS.ErrnoException) => {
+    throw new EncodeError(`${file}: cannot read (${error.code ?? error.message})`);
+  });
+}
+
+function parseJson(bytes: Uint8Array, file: string, what: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new EncodeError(`${file}: not ${what} (${(error as Error).message})`);
+  }
+}
+
+const jobFileBytes = (file: string) => async () => new Uint8Array(await readJobFile(file));
+
+/** The table file as job.json recorded it: one replaced since (even by a valid table) is refused. */
+function recordedTable(file: string, checksum: string) {
+  return async () => {
+    const bytes = new Uint8Array(await readJobFile(file));
+    const actual = sha256Hex(bytes);
+    if (actual !== checksum) {
+      throw new EncodeError(
+        `${file}: changed since it was encoded (SHA-256 ${actual}, ${JOB_FILE} records ${checksum}); encode again into a new folder`,
+      );
+    }
+    return bytes;
+  };
+}
+
+/** The job's shards as publish inputs, each file read (and its table checked) only when published. */
 export function jobShards(dir: string, job: EncodeJob): ShardInput[] {
   return job.shards
     .filter((s) => s.count > 0)
     .map((s) => ({
       name: path.join(dir, s.table),
-      table: fileBytes(path.join(dir, s.table)),
-      metadata: fileBytes(path.join(dir, s.metadata)),
+      table: recordedTable(path.join(dir, s.table), s.checksum),
+      metadata: jobFileBytes(path.join(dir, s.metadata)),
       thumbnails: s.thumbnails ? () => thumbnailsIn(path.join(dir, s.thumbnails!)) : undefined,
     }));
 }
 
-/** The job's model as a publish input: ONNX read when uploaded, the card read now. */
+/**
+ * The job's model as a publish input: ONNX read when uploaded (publish checks it against the card),
+ * the card read now and checked against the model the codes were encoded with, so a model exported
+ * again over the same files cannot be published beside codes of the one before.
+ */
 export async function jobModel(
   dir: string,
   job: EncodeJob,
 ): Promise<{ onnx: () => Promise<Uint8Array>; card: Uint8Array }> {
-  return {
-    onnx: fileBytes(path.resolve(dir, job.model.onnx)),
-    card: await fileBytes(path.resolve(dir, job.model.card))(),
-  };
+  const cardFile = path.resolve(dir, job.model.card);
+  const card = new Uint8Array(await readJobFile(cardFile));
+  const parsed = ModelCard.safeParse(parseJson(card, cardFile, 'a model card'));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new EncodeError(`${cardFile}: not a model card (${issue?.path.join('.')}: ${issue?.message})`);
+  }
+  const { modelId, onnx } = parsed.data;
+  if (modelId !== job.model.id || onnx.checksum !== job.model.checksum) {
+    throw new EncodeError(
+      `${cardFile}: describes model ${modelId} (ONNX ${onnx.checksum}), but the codes in ${dir} were encoded with ` +
+        `${job.model.id} (ONNX ${job.model.checksum}); restore that model's files or encode again with this one`,
+    );
+  }
+  return { onnx: jobFileBytes(path.resolve(dir, job.model.onnx)), card };
 }

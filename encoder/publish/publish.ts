@@ -12,6 +12,7 @@ import { type PruneResult, pruneVersions } from './retention.js';
 import { type Bytes, bytesOf, loadShard, type ShardInput } from './shardFiles.js';
 import type { IndexStores } from './store.js';
 import {
+  durableManifest,
   jsonBytes,
   manifestVersions,
   PublishError,
@@ -254,7 +255,16 @@ export async function commitVersion(
     if (sameContent(candidate, draft)) manifest = candidate;
   }
   const reused = manifest !== undefined;
-  manifest ??= IndexManifest.parse({ ...draft, version: (newest ?? 0) + 1, created: new Date().toISOString() });
+  if (manifest === undefined) {
+    // KV's list can lag behind a version just written; the pointer and R2 do not. A manifest R2 holds
+    // under the next number with this content is this publish's own, interrupted before KV had it.
+    const version = Math.max(newest ?? 0, pointer?.version ?? 0, pointer?.previous ?? 0) + 1;
+    const unlisted = await durableManifest(stores, indexId, version);
+    manifest =
+      unlisted !== null && sameContent(unlisted, draft)
+        ? unlisted
+        : IndexManifest.parse({ ...draft, version, created: new Date().toISOString() });
+  }
   await verifyVersion(stores, manifest, (file, done, total) =>
     options.onProgress?.({ event: 'verified', key: file.key, done, total }),
   );

@@ -61,10 +61,34 @@ export async function readManifest(stores: IndexStores, indexId: string, version
   return parsed.data;
 }
 
-/** Writes the manifest to R2 and KV and reads both back; immutable, so it must not exist yet. */
+/** The manifest R2 holds for a version, if any: R2 reads its own writes, where KV's list can lag. */
+export async function durableManifest(
+  stores: IndexStores,
+  indexId: string,
+  version: number,
+): Promise<IndexManifest | null> {
+  const key = storageKeys.manifest(indexId, version);
+  const bytes = await stores.r2.get(key);
+  if (bytes === null) return null;
+  const parsed = IndexManifest.safeParse(parseJson(bytes, key));
+  if (!parsed.success) throw new PublishError(`${key}: invalid manifest (${parsed.error.issues[0]?.message})`);
+  return parsed.data;
+}
+
+/**
+ * Writes the manifest to R2 and KV and reads both back. Immutable: where R2 already holds another
+ * manifest under this version (a publish running at the same time took the number), it stops.
+ */
 export async function writeManifest(stores: IndexStores, manifest: IndexManifest): Promise<void> {
   const key = storageKeys.manifest(manifest.indexId, manifest.version);
   const bytes = jsonBytes(IndexManifest.parse(manifest));
+  const existing = await stores.r2.get(key);
+  if (existing !== null && Buffer.compare(existing, bytes) !== 0) {
+    throw new PublishError(
+      `${key}: index ${manifest.indexId} already has a version ${manifest.version} with other content ` +
+        '(another publish at the same time?); publish again for the next number',
+    );
+  }
   for (const store of [stores.r2, stores.kv]) {
     await store.put(key, bytes);
     const back = await store.get(key);

@@ -1,20 +1,20 @@
 // Re-encoding the live index with a new model in real Miniflare stores: the old version serves until the
 // flip, the new one holds the same live ids (tombstones dropped), metadata and thumbnails, with codes of
 // the new model; publishing an encode job uploads its thumbnails.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SourceSpec } from '../../../encoder/collection/spec.js';
 import { openCollection } from '../../../encoder/collection/spec.js';
 import { toModelPixels } from '../../../encoder/encode/decodeImage.js';
 import { runEncodeJob } from '../../../encoder/encode/encodeJob.js';
-import { jobShards } from '../../../encoder/encode/job.js';
+import { jobModel, jobShards, readJob } from '../../../encoder/encode/job.js';
 import { reencode } from '../../../encoder/encode/reencode.js';
 import { OnnxHasher } from '../../../encoder/hash/onnxHasher.js';
 import { deleteItems } from '../../../encoder/publish/incremental.js';
 import { type LocalStores, openLocalStores } from '../../../encoder/publish/localStores.js';
 import { publishVersion } from '../../../encoder/publish/publish.js';
-import { fileBytes, loadShard } from '../../../encoder/publish/shardFiles.js';
+import { bytesOf, fileBytes, loadShard } from '../../../encoder/publish/shardFiles.js';
 import { readPointer } from '../../../encoder/publish/versions.js';
 import { storageKeys } from '../../../schemas/storage.js';
 import { expectServing, liveIds, tempDir } from '../publish/fixtures.js';
@@ -99,4 +99,31 @@ it('publishes an encoded job with thumbnails, then re-encodes the live version w
   });
   expect(again.version).toBe(3);
   expect((await readPointer(local, 'default'))?.version).toBe(3);
+});
+
+it('refuses to publish a job beside a model exported again over its files, or a table replaced since', async () => {
+  const jobDir = path.join(dir, 'job-a');
+  const job = (await readJob(jobDir))!;
+  const [first] = jobShards(jobDir, job);
+  const tableFile = path.join(jobDir, job.shards[0].table);
+  const table = readFileSync(tableFile);
+  expect(await bytesOf(first.table)).toEqual(new Uint8Array(table));
+  writeFileSync(tableFile, readFileSync(path.join(dir, 'job-b', job.shards[0].table)));
+  await expect(bytesOf(first.table)).rejects.toThrow(
+    new RegExp(
+      `^${tableFile}: changed since it was encoded \\(SHA-256 [0-9a-f]{64}, job.json records ${job.shards[0].checksum}\\)`,
+    ),
+  );
+  writeFileSync(tableFile, table);
+
+  await expect(jobModel(jobDir, job)).resolves.toMatchObject({ card: new Uint8Array(readFileSync(modelA.card)) });
+  writeFileSync(modelA.card, readFileSync(modelB.card));
+  await expect(jobModel(jobDir, job)).rejects.toThrow(
+    `${modelA.card}: describes model model-b (ONNX ${modelB.checksum}), but the codes in ${jobDir} were encoded with ` +
+      `model-a (ONNX ${modelA.checksum}); restore that model's files or encode again with this one`,
+  );
+  writeFileSync(modelA.card, '{"modelId":');
+  await expect(jobModel(jobDir, job)).rejects.toThrow(`${modelA.card}: not a model card (`);
+  rmSync(modelA.card);
+  await expect(jobModel(jobDir, job)).rejects.toThrow(`${modelA.card}: cannot read (ENOENT)`);
 });

@@ -10,7 +10,7 @@ import { type LocalStores, openLocalStores } from '../../../encoder/publish/loca
 import { type PublishEvent, publishVersion } from '../../../encoder/publish/publish.js';
 import { shardFromCodes } from '../../../encoder/publish/shardFiles.js';
 import type { BlobStore, IndexStores } from '../../../encoder/publish/store.js';
-import { manifestVersions, readManifest, readPointer } from '../../../encoder/publish/versions.js';
+import { jsonBytes, manifestVersions, readManifest, readPointer } from '../../../encoder/publish/versions.js';
 import { storageKeys } from '../../../schemas/storage.js';
 import {
   BITS,
@@ -253,6 +253,55 @@ describe('publishVersion', () => {
     expect(events).toContainEqual({ event: 'manifest', version: first.version, reused: true });
     expect(events.filter((e) => e.event === 'uploaded')).toHaveLength(0);
     await expectServing(local, 'again', first.version);
+  });
+
+  it("numbers a version past the pointer where KV's list lags, and never rewrites a version another publish took", async () => {
+    const id = 'lagging';
+    await publishVersion(local, { indexId: id, shards: [await shardOf(0, 8)], model: codeOnlyModel });
+    const v1 = await local.r2.get(storageKeys.manifest(id, 1));
+    // A list that has not seen any manifest yet, as KV's can be for up to a minute after a write.
+    const lagging: IndexStores = { kv: { ...local.kv, list: async () => [] }, r2: local.r2 };
+    const second = await publishVersion(lagging, { indexId: id, shards: [await shardOf(0, 9)], model: codeOnlyModel });
+    expect(second.version).toBe(2);
+    expect(await local.r2.get(storageKeys.manifest(id, 1))).toEqual(v1);
+
+    // Another publish wrote version 3 to R2 and has not reached KV yet: this one stops, before the flip.
+    const theirs = { ...second.manifest, version: 3, created: new Date(0).toISOString() };
+    await local.r2.put(storageKeys.manifest(id, 3), jsonBytes(theirs));
+    await expect(
+      publishVersion(lagging, { indexId: id, shards: [await shardOf(0, 10)], model: codeOnlyModel }),
+    ).rejects.toThrow(
+      `${storageKeys.manifest(id, 3)}: index ${id} already has a version 3 with other content (another publish at the same time?)`,
+    );
+    expect((await readPointer(local, id))?.version).toBe(2);
+    await expectServing(local, id, 2);
+  });
+
+  it('completes a version whose manifest reached R2 but not KV before the run stopped', async () => {
+    const id = 'half-written';
+    const shards = [await shardOf(0, 8)];
+    const crashing: IndexStores = {
+      kv: {
+        ...local.kv,
+        async put(key, bytes) {
+          if (key === storageKeys.manifest(id, 1)) throw new Error('killed');
+          await local.kv.put(key, bytes);
+        },
+      },
+      r2: local.r2,
+    };
+    await expect(publishVersion(crashing, { indexId: id, shards, model: codeOnlyModel })).rejects.toThrow('killed');
+    expect(await manifestVersions(local, id)).toEqual([]);
+    const events: PublishEvent[] = [];
+    const again = await publishVersion(local, {
+      indexId: id,
+      shards,
+      model: codeOnlyModel,
+      onProgress: (e) => events.push(e),
+    });
+    expect(again.version).toBe(1);
+    expect(events).toContainEqual({ event: 'manifest', version: 1, reused: false });
+    await expectServing(local, id, 1);
   });
 
   it('aborts before the flip when a stored file does not read back with its checksum', async () => {
