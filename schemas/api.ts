@@ -10,8 +10,15 @@ export const DEFAULT_K = 20;
 /** Deepest result a page may start at: offset + k <= MAX_DEPTH. */
 export const MAX_DEPTH = 10_000;
 export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
-/** Decoded pixels allowed per query image, checked from the header before decoding. */
-export const MAX_IMAGE_PIXELS = 16_000_000;
+/**
+ * Decoded pixels allowed per query image (a 1920 x 1080 frame), checked from the header before
+ * decoding: what a Worker's 128 MB holds beside its code-table cache (64 MB) and the model, since
+ * jpeg-js needs up to about 22 bytes a pixel. Models read 32-224 px, so a client loses nothing by
+ * sending a smaller image.
+ */
+export const MAX_IMAGE_PIXELS = 1920 * 1080;
+/** The longest side allowed, so a thin image within the pixel limit cannot make the resize huge. */
+export const MAX_IMAGE_SIDE = 8192;
 
 /** Stable machine-readable error codes; the message says what to change. */
 export const errorCodes = [

@@ -1,9 +1,19 @@
 // Decodes a JPEG (jpeg-js) or PNG (fast-png) query image to 8-bit interleaved pixels, after the
-// header's pixel count has been checked against the limit. Decoder failures are invalid_image.
+// header's pixel count and sides have been checked against the limits and a PNG's compressed data
+// bounded (pngGuard.ts). Decoder failures are invalid_image; running past a memory limit is image_too_large.
 import { convertIndexedToRgb, decode as decodePng } from 'fast-png';
 import jpeg from 'jpeg-js';
+import { MAX_IMAGE_SIDE } from '../../schemas/api.js';
 import { ApiError } from '../errors.js';
 import { type ImageHeader, readImageHeader } from './imageHeader.js';
+import { boundedPng } from './pngGuard.js';
+
+/**
+ * Above the most jpeg-js's own count of what it allocates (component planes, upsampling, output)
+ * comes to per pixel: 21-22 bytes for a 4:4:4 colour JPEG (measured: 42 MB for 1920 x 1080), less
+ * for 4:2:0. Its memory limit is set from it, so every JPEG within the pixel limit decodes.
+ */
+const JPEG_BYTES_PER_PIXEL = 24;
 
 export interface DecodedImage {
   width: number;
@@ -19,7 +29,7 @@ function decodeJpeg(bytes: Uint8Array, maxPixels: number): DecodedImage {
     formatAsRGBA: false,
     tolerantDecoding: false,
     maxResolutionInMP: maxPixels / 1e6,
-    maxMemoryUsageInMB: Math.ceil((maxPixels * 8) / 1e6),
+    maxMemoryUsageInMB: Math.ceil((maxPixels * JPEG_BYTES_PER_PIXEL) / 2 ** 20),
   });
   const channels = image.data.length / (image.width * image.height);
   return { width: image.width, height: image.height, channels, data: image.data };
@@ -42,7 +52,7 @@ function unpackLowDepth(data: Uint8Array, width: number, height: number, channel
 }
 
 function decodePngImage(bytes: Uint8Array): DecodedImage {
-  const png = decodePng(bytes);
+  const png = decodePng(boundedPng(bytes));
   const { width, height } = png;
   if (png.palette) {
     const data = convertIndexedToRgb(png);
@@ -70,12 +80,22 @@ export function decodeImage(bytes: Uint8Array, maxPixels: number): DecodedImage 
       `the image is ${header.width}x${header.height} (${pixels} pixels); at most ${maxPixels} are decoded`,
     );
   }
+  // A very long, thin image costs the resize in proportion to its longer side.
+  if (Math.max(header.width, header.height) > MAX_IMAGE_SIDE) {
+    throw new ApiError(
+      'image_too_large',
+      `the image is ${header.width}x${header.height}; each side may be at most ${MAX_IMAGE_SIDE} pixels`,
+    );
+  }
   let image: DecodedImage;
   try {
     image = header.format === 'jpeg' ? decodeJpeg(bytes, maxPixels) : decodePngImage(bytes);
   } catch (error) {
+    if (error instanceof ApiError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ApiError('invalid_image', `the ${header.format.toUpperCase()} image could not be decoded: ${reason}`);
+    // jpeg-js names its limits in the message; reaching one is the image's size, not its form.
+    const code = /maxMemoryUsageInMB|maxResolutionInMP/.test(reason) ? 'image_too_large' : 'invalid_image';
+    throw new ApiError(code, `the ${header.format.toUpperCase()} image could not be decoded: ${reason}`);
   }
   if (image.width !== header.width || image.height !== header.height || !Number.isInteger(image.channels)) {
     throw new ApiError('invalid_image', `the ${header.format.toUpperCase()} image is corrupt`);

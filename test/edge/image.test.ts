@@ -1,13 +1,16 @@
 // Search by image inside workerd: the worker's code (jpeg-js/fast-png decode, edge resize, shared
 // preprocessing, onnxruntime-web) equals onnxruntime-node's (encoder/hash/onnxHasher.ts) on the same
 // pixels, and every kind of bad upload is a 4xx with its own code.
+import { crc32 } from 'node:zlib';
 import { encode as encodePng } from 'fast-png';
+import { zlibSync } from 'fflate';
 import jpeg from 'jpeg-js';
 import type { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { boundedPng } from '../../edge/hashing/pngGuard.js';
 import { toModelPixels } from '../../edge/hashing/resize.js';
 import { OnnxHasher } from '../../encoder/hash/onnxHasher.js';
-import { MAX_IMAGE_BYTES } from '../../schemas/api.js';
+import { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE } from '../../schemas/api.js';
 import { rng } from '../support/random.js';
 import { expectError, getJson, hex } from './support/client.js';
 import { publish, shardData, type TestModel, testModel } from './support/fixture.js';
@@ -38,6 +41,34 @@ const jpegOf = (width: number, height: number, seed: number) =>
   new Uint8Array(jpeg.encode({ width, height, data: Buffer.from(pixels(width, height, seed)) }, 90).data);
 const pngOf = (width: number, height: number, seed: number) =>
   encodePng({ width, height, channels: 4, depth: 8, data: pixels(width, height, seed) });
+
+/** One PNG chunk: length, type, data, CRC of type and data. */
+function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const typed = new Uint8Array([...Buffer.from(type, 'latin1'), ...data]);
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.set(typed, 4);
+  out.writeUInt32BE(crc32(typed), 8 + data.length);
+  return out;
+}
+
+/** A PNG's chunks as [type, data], in order. */
+function pngChunks(png: Uint8Array): [string, Uint8Array][] {
+  const chunks: [string, Uint8Array][] = [];
+  const view = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
+  for (let at = 8; at < png.length; at += 12 + view.readUInt32BE(at)) {
+    chunks.push([view.toString('latin1', at + 4, at + 8), png.subarray(at + 8, at + 8 + view.readUInt32BE(at))]);
+  }
+  return chunks;
+}
+
+const pngFrom = (chunks: [string, Uint8Array][]) =>
+  new Uint8Array(
+    Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      ...chunks.map(([t, d]) => pngChunk(t, d)),
+    ]),
+  );
 
 /** The code onnxruntime-node gives for the pixels the edge pipeline feeds the model. */
 async function nodeCode(width: number, height: number, rgba: Uint8Array): Promise<string> {
@@ -203,6 +234,56 @@ describe('bad uploads', () => {
       body: huge,
       headers: { 'content-type': 'image/jpeg' },
     } as RequestInit);
+  });
+
+  it('a PNG whose image data inflates far past its declared size -> image_too_large, before it is unpacked', async () => {
+    // 1x1 gray declared; 20 MB of zeros deflate to about 20 KB.
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(1, 0);
+    ihdr.writeUInt32BE(1, 4);
+    ihdr.set([8, 0, 0, 0, 0], 8);
+    const bomb = pngFrom([
+      ['IHDR', ihdr],
+      ['IDAT', zlibSync(new Uint8Array(20_000_000), { level: 9 })],
+      ['IEND', new Uint8Array(0)],
+    ]);
+    expect(bomb.length).toBeLessThan(100_000);
+    const message = await expectError(mf, '/v1/search', 'image_too_large', {
+      method: 'POST',
+      body: bomb,
+      headers: { 'content-type': 'image/png' },
+    } as RequestInit);
+    expect(message).toMatch(/inflates past the \d+ bytes a 1x1 image needs \(a decompression bomb\)/);
+  });
+
+  it('compressed colour profiles and text are dropped unread: a PNG with a 50 MB profile hashes as without it', async () => {
+    const plain = pngOf(32, 32, 5);
+    const [ihdr, ...rest] = pngChunks(plain);
+    const profile = new Uint8Array([...Buffer.from('bomb\0', 'latin1'), 0, ...zlibSync(new Uint8Array(50_000_000))]);
+    const withProfile = pngFrom([ihdr, ['iCCP', profile], ...rest]);
+    expect(pngChunks(boundedPng(withProfile)).map(([type]) => type)).toEqual(pngChunks(plain).map(([type]) => type));
+    const { status, body } = await post(withProfile, 'image/png');
+    expect(status).toBe(200);
+    expect(body.code).toBe((await post(plain, 'image/png')).body.code);
+  });
+
+  it(`a side over ${MAX_IMAGE_SIDE} pixels -> image_too_large; a JPEG of ${MAX_IMAGE_PIXELS} pixels decodes`, async () => {
+    const thin = encodePng({
+      width: MAX_IMAGE_SIDE + 1,
+      height: 1,
+      channels: 1,
+      depth: 8,
+      data: new Uint8Array(MAX_IMAGE_SIDE + 1),
+    });
+    const message = await expectError(mf, '/v1/search', 'image_too_large', {
+      method: 'POST',
+      body: thin,
+      headers: { 'content-type': 'image/png' },
+    } as RequestInit);
+    expect(message).toContain(`each side may be at most ${MAX_IMAGE_SIDE} pixels`);
+    const { status, body } = await post(jpegOf(1920, MAX_IMAGE_PIXELS / 1920, 9), 'image/jpeg');
+    expect(status).toBe(200);
+    expect(body.code).toMatch(/^[0-9a-f]+$/);
   });
 
   it('oversize body -> body_too_large', async () => {
