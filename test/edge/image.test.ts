@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundedPng } from '../../edge/hashing/pngGuard.js';
 import { toModelPixels } from '../../edge/hashing/resize.js';
 import { OnnxHasher } from '../../encoder/hash/onnxHasher.js';
-import { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE } from '../../schemas/api.js';
+import { type ErrorCode, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE } from '../../schemas/api.js';
 import { rng } from '../support/random.js';
 import { expectError, getJson, hex } from './support/client.js';
 import { publish, shardData, type TestModel, testModel } from './support/fixture.js';
@@ -78,6 +78,10 @@ async function nodeCode(width: number, height: number, rgba: Uint8Array): Promis
 
 const post = (body: Uint8Array, type: string, path = '/v1/search?k=5') =>
   getJson(mf, path, { method: 'POST', body, headers: { 'content-type': type } } as RequestInit);
+
+/** A search by an uploaded body that must fail with `code`; the error's message. */
+const expectUploadError = (body: Uint8Array, type: string, code: ErrorCode, path = '/v1/search') =>
+  expectError(mf, path, code, { method: 'POST', body, headers: { 'content-type': type } } as RequestInit);
 
 /** A multipart body as bytes plus its content type (Node's FormData does not cross into Miniflare). */
 async function multipart(form: FormData): Promise<RequestInit> {
@@ -161,34 +165,18 @@ describe('bad uploads', () => {
   const jpg = jpegOf(32, 32, 5);
 
   it('empty body -> empty_body', async () => {
-    await expectError(mf, '/v1/search', 'empty_body', {
-      method: 'POST',
-      body: new Uint8Array(0),
-      headers: { 'content-type': 'image/png' },
-    } as RequestInit);
+    await expectUploadError(new Uint8Array(0), 'image/png', 'empty_body');
     const form = new FormData();
     form.append('note', 'no file');
     await expectError(mf, '/v1/search', 'empty_body', await multipart(form));
   });
 
   it('wrong content type, WebP and GIF -> unsupported_media_type', async () => {
-    await expectError(mf, '/v1/search', 'unsupported_media_type', {
-      method: 'POST',
-      body: png,
-      headers: { 'content-type': 'text/plain' },
-    } as RequestInit);
+    await expectUploadError(png, 'text/plain', 'unsupported_media_type');
     const webp = new TextEncoder().encode('RIFF\x10\x00\x00\x00WEBPVP8 ');
-    await expectError(mf, '/v1/search', 'unsupported_media_type', {
-      method: 'POST',
-      body: webp,
-      headers: { 'content-type': 'image/webp' },
-    } as RequestInit);
+    await expectUploadError(webp, 'image/webp', 'unsupported_media_type');
     const gif = new TextEncoder().encode('GIF89a\x01\x00\x01\x00');
-    await expectError(mf, '/v1/search', 'unsupported_media_type', {
-      method: 'POST',
-      body: gif,
-      headers: { 'content-type': 'application/octet-stream' },
-    } as RequestInit);
+    await expectUploadError(gif, 'application/octet-stream', 'unsupported_media_type');
   });
 
   it('not an image, truncated or corrupt -> invalid_image', async () => {
@@ -208,32 +196,20 @@ describe('bad uploads', () => {
     }
     const corrupt = png.slice();
     corrupt.fill(7, 40, 80);
-    await expectError(mf, '/v1/search', 'invalid_image', {
-      method: 'POST',
-      body: corrupt,
-      headers: { 'content-type': 'image/png' },
-    } as RequestInit);
+    await expectUploadError(corrupt, 'image/png', 'invalid_image');
   });
 
   it('decompression bombs are refused from the header -> image_too_large', async () => {
     // A real 5000x4000 PNG (20 MP) compresses to a few KB.
     const bomb = encodePng({ width: 5000, height: 4000, channels: 1, depth: 8, data: new Uint8Array(5000 * 4000) });
     expect(bomb.length).toBeLessThan(100_000);
-    const message = await expectError(mf, '/v1/search', 'image_too_large', {
-      method: 'POST',
-      body: bomb,
-      headers: { 'content-type': 'image/png' },
-    } as RequestInit);
+    const message = await expectUploadError(bomb, 'image/png', 'image_too_large');
     expect(message).toContain('5000x4000');
     // A JPEG whose frame header claims 65535x65535.
     const huge = jpg.slice();
     const sof = huge.findIndex((b, i) => b === 0xff && huge[i + 1] === 0xc0);
     huge.set([0xff, 0xff, 0xff, 0xff], sof + 5);
-    await expectError(mf, '/v1/search', 'image_too_large', {
-      method: 'POST',
-      body: huge,
-      headers: { 'content-type': 'image/jpeg' },
-    } as RequestInit);
+    await expectUploadError(huge, 'image/jpeg', 'image_too_large');
   });
 
   it('a PNG whose image data inflates far past its declared size -> image_too_large, before it is unpacked', async () => {
@@ -248,11 +224,7 @@ describe('bad uploads', () => {
       ['IEND', new Uint8Array(0)],
     ]);
     expect(bomb.length).toBeLessThan(100_000);
-    const message = await expectError(mf, '/v1/search', 'image_too_large', {
-      method: 'POST',
-      body: bomb,
-      headers: { 'content-type': 'image/png' },
-    } as RequestInit);
+    const message = await expectUploadError(bomb, 'image/png', 'image_too_large');
     expect(message).toMatch(/inflates past the \d+ bytes a 1x1 image needs \(a decompression bomb\)/);
   });
 
@@ -275,11 +247,7 @@ describe('bad uploads', () => {
       depth: 8,
       data: new Uint8Array(MAX_IMAGE_SIDE + 1),
     });
-    const message = await expectError(mf, '/v1/search', 'image_too_large', {
-      method: 'POST',
-      body: thin,
-      headers: { 'content-type': 'image/png' },
-    } as RequestInit);
+    const message = await expectUploadError(thin, 'image/png', 'image_too_large');
     expect(message).toContain(`each side may be at most ${MAX_IMAGE_SIDE} pixels`);
     const { status, body } = await post(jpegOf(1920, MAX_IMAGE_PIXELS / 1920, 9), 'image/jpeg');
     expect(status).toBe(200);
@@ -289,23 +257,11 @@ describe('bad uploads', () => {
   it('oversize body -> body_too_large', async () => {
     const big = new Uint8Array(MAX_IMAGE_BYTES + 1);
     big.set(png);
-    await expectError(mf, '/v1/search', 'body_too_large', {
-      method: 'POST',
-      body: big,
-      headers: { 'content-type': 'image/png' },
-    } as RequestInit);
+    await expectUploadError(big, 'image/png', 'body_too_large');
   });
 
   it('bad query parameters are checked before the body is read', async () => {
-    await expectError(mf, '/v1/search?k=0', 'invalid_parameter', {
-      method: 'POST',
-      body: png,
-      headers: { 'content-type': 'image/png' },
-    } as RequestInit);
-    await expectError(mf, '/v1/search?version=7', 'unknown_version', {
-      method: 'POST',
-      body: png,
-      headers: { 'content-type': 'image/png' },
-    } as RequestInit);
+    await expectUploadError(png, 'image/png', 'invalid_parameter', '/v1/search?k=0');
+    await expectUploadError(png, 'image/png', 'unknown_version', '/v1/search?version=7');
   });
 });
