@@ -76,9 +76,12 @@ function resample(pixels: Uint8Array, width: number, height: number, channels: n
   }
   const wx = axisWeights(x0, spanX, size);
   const wy = axisWeights(y0, spanY, size);
-  // Horizontal pass into floats (height x size), then vertical into bytes.
-  const rows = new Float32Array(height * size * channels);
-  for (let y = 0; y < height; y++) {
+  // Horizontal pass into floats, for the source rows the vertical taps reach (a crop of a tall image
+  // reads only its middle), then vertical into bytes.
+  const top = clampIndex(wy.start[0], height);
+  const bottom = clampIndex(wy.start[size - 1] + wy.taps - 1, height);
+  const rows = new Float32Array((bottom - top + 1) * size * channels);
+  for (let y = top; y <= bottom; y++) {
     for (let x = 0; x < size; x++) {
       for (let c = 0; c < channels; c++) {
         let acc = 0;
@@ -86,7 +89,7 @@ function resample(pixels: Uint8Array, width: number, height: number, channels: n
           const w = wx.weights[x * wx.taps + t];
           if (w !== 0) acc += w * pixels[(y * width + clampIndex(wx.start[x] + t, width)) * channels + c];
         }
-        rows[(y * size + x) * channels + c] = acc;
+        rows[((y - top) * size + x) * channels + c] = acc;
       }
     }
   }
@@ -97,7 +100,7 @@ function resample(pixels: Uint8Array, width: number, height: number, channels: n
         let acc = 0;
         for (let t = 0; t < wy.taps; t++) {
           const w = wy.weights[y * wy.taps + t];
-          if (w !== 0) acc += w * rows[(clampIndex(wy.start[y] + t, height) * size + x) * channels + c];
+          if (w !== 0) acc += w * rows[((clampIndex(wy.start[y] + t, height) - top) * size + x) * channels + c];
         }
         out[(y * size + x) * channels + c] = Math.min(255, Math.max(0, Math.round(acc)));
       }
