@@ -3,7 +3,9 @@
 // client went away) its pending reads are cancelled, so a shared load is registered with the starting
 // request's waitUntil. (2) A request whose own context has nothing pending while it awaits is taken
 // for hung and cancelled with a 500, even if another request's I/O would answer it, so a request
-// waiting for a load someone else started keeps a timer of its own running meanwhile.
+// waiting for a load someone else started keeps a timer of its own running meanwhile. A load has a
+// deadline, so a read that never comes back cannot hold every later request for its key.
+import { IndexStoreError } from './indexReader.js';
 
 export type KeepAlive = (work: Promise<unknown>) => void;
 
@@ -12,12 +14,26 @@ export const noKeepAlive: KeepAlive = () => {};
 
 const WAIT_TICK_MS = 20;
 
+/**
+ * A shared load still pending after this is given up: it rejects, so the map holding it forgets it
+ * and the next request starts afresh. Workers stop a request's waitUntil work 30 s after its response.
+ */
+export const LOAD_DEADLINE_MS = 30_000;
+
+function withDeadline<T>(work: Promise<T>, deadlineMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new IndexStoreError(`a load did not finish within ${deadlineMs} ms`)), deadlineMs);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 export class SharedLoad<T> {
   private result: { value: T } | undefined;
   readonly promise: Promise<T>;
 
-  constructor(start: () => Promise<T>, keepAlive: KeepAlive) {
-    this.promise = start();
+  constructor(start: () => Promise<T>, keepAlive: KeepAlive, deadlineMs = LOAD_DEADLINE_MS) {
+    this.promise = withDeadline(start(), deadlineMs);
     this.promise.then(
       (value) => {
         this.result = { value };
@@ -56,11 +72,12 @@ export class SharedLoads<K, V> {
 
   /**
    * `maxEntries`: the least recently used load is dropped beyond it. `keep`: a loaded value it rejects
-   * (say, "not found") is not remembered.
+   * (say, "not found") is not remembered. `deadlineMs`: how long a load may take.
    */
   constructor(
     private readonly maxEntries = Number.POSITIVE_INFINITY,
     private readonly keep: (value: V) => boolean = () => true,
+    private readonly deadlineMs = LOAD_DEADLINE_MS,
   ) {}
 
   get(key: K, start: () => Promise<V>, keepAlive: KeepAlive): Promise<V> {
@@ -68,7 +85,7 @@ export class SharedLoads<K, V> {
     if (load) {
       this.loads.delete(key);
     } else {
-      const started = new SharedLoad(start, keepAlive);
+      const started = new SharedLoad(start, keepAlive, this.deadlineMs);
       const forget = () => this.loads.get(key) === started && this.loads.delete(key);
       started.promise.then((value) => this.keep(value) || forget(), forget);
       load = started;
