@@ -7,7 +7,7 @@ import { type EdgeSettings, readSettings, type WorkerEnv } from './env.js';
 import { ApiError } from './errors.js';
 import { ModelStore } from './hashing/modelStore.js';
 import { TokenBuckets } from './middleware/tokenBuckets.js';
-import { IndexReader } from './storage/indexReader.js';
+import { IndexReader, IndexStoreError } from './storage/indexReader.js';
 import { type KeepAlive, noKeepAlive, SharedLoad, SharedLoads } from './storage/keepAlive.js';
 import type { LoadedVersion } from './storage/loadedVersion.js';
 import { PointerCache } from './storage/pointerCache.js';
@@ -109,7 +109,19 @@ export class EdgeServices {
 
   // Runs inside a load the version cache already keeps alive.
   private async loadVersion(version: number): Promise<LoadedVersion> {
-    const loaded = await loadVersion(this.reader, this.wasm.kernel, await this.requireManifest(version, noKeepAlive));
+    const manifest = await this.requireManifest(version, noKeepAlive);
+    let loaded: LoadedVersion;
+    try {
+      loaded = await loadVersion(this.reader, this.wasm.kernel, manifest);
+    } catch (error) {
+      // Retention may have deleted the version since this isolate read its manifest: then it is gone,
+      // as it is for an isolate that never read it, not a store failure.
+      if (error instanceof IndexStoreError && (await this.reader.manifest(version)) === null) {
+        this.manifests.forget(version);
+        throw new ApiError('unknown_version', `index "${this.settings.indexId}" has no version ${version}`);
+      }
+      throw error;
+    }
     console.log(`edgehash: version ${version} loaded (${loaded.shards.length} shards)`);
     return loaded;
   }

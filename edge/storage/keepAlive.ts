@@ -95,6 +95,11 @@ export class SharedLoads<K, V> {
     return load.get();
   }
 
+  /** Drops `key`, so its next get loads it again. */
+  forget(key: K): void {
+    this.loads.delete(key);
+  }
+
   /** The value of `key` if its load has finished; not counted as a use. */
   peek(key: K): V | undefined {
     return this.loads.get(key)?.loaded;

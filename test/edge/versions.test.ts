@@ -108,6 +108,20 @@ describe('versions', () => {
     expect([...first.hits, ...second.hits].map((h: { id: number }) => h.id)).toEqual(reference(data[2], query, 20).ids);
   });
 
+  it('a version retention deleted after this isolate read its manifest is unknown_version, not a store failure', async () => {
+    data[5] = [shardData(80, (i) => i, 36)];
+    const { manifest } = await publish(mf, { shards: data[5], model: null, activate: false });
+    // The card route reads the manifest (this code-only version has no card) and loads no tables.
+    await expectError(mf, '/v1/model/card?version=5', 'not_found');
+    const { kv, r2 } = await stores(mf);
+    const keys = [storageKeys.manifest('default', 5), ...manifest.shards.map((shard) => shard.key)];
+    await kv.delete(keys);
+    await r2.delete(keys);
+    const message = await expectError(mf, `/v1/search?code=${hex(query)}&version=5`, 'unknown_version');
+    expect(message).toBe('index "default" has no version 5');
+    await expectError(mf, '/v1/index?version=5', 'unknown_version');
+  });
+
   it('no response mixes versions while the pointer flips under concurrent queries', async () => {
     const kv = (await stores(mf)).kv;
     const search = () => getJson(mf, `/v1/search?code=${hex(query)}&k=25`);
