@@ -121,6 +121,29 @@ async function startJob(request: EncodeRequest, card: ModelCard): Promise<Encode
   return { ...existing, onError: wanted.onError };
 }
 
+/**
+ * A resumed job continues at `position`: the item before it must still be the one the last shard
+ * ended with, or items were added or removed before it and the rest would get other ids.
+ */
+async function checkUnchangedBefore(
+  dir: string,
+  collection: Collection,
+  position: number,
+  lastSource: string | undefined,
+): Promise<void> {
+  if (lastSource === undefined) return;
+  const items = collection.items(position - 1)[Symbol.asyncIterator]();
+  const found = await items.next();
+  await items.return?.();
+  const now = found.done ? 'past its end' : found.value.source;
+  if (now !== lastSource) {
+    throw new EncodeError(
+      `${dir}: ${collection.description} changed since this job started (position ${position - 1} was ${lastSource}, ` +
+        `now ${now}); encode it into a new --out folder`,
+    );
+  }
+}
+
 /** Runs (or resumes) the job; returns the finished job. */
 export async function runEncodeJob(request: EncodeRequest): Promise<EncodeJob> {
   const card = await readCard(request.model.card);
@@ -156,7 +179,10 @@ async function encodeRemaining(request: EncodeRequest, job: EncodeJob, hasher: H
   // Normalized batch buffers: one per hashing thread, one being filled; each comes back with its codes.
   const buffers: Float32Array[] = [];
   let position = job.shards.reduce((n, s) => n + s.items, 0);
-  if (job.shards.length > 0) onProgress?.({ event: 'resume', shards: job.shards.length, position });
+  if (job.shards.length > 0) {
+    await checkUnchangedBefore(dir, collection, position, job.shards.at(-1)!.lastSource);
+    onProgress?.({ event: 'resume', shards: job.shards.length, position });
+  }
   const items = collection.items(position)[Symbol.asyncIterator]();
   let exhausted = false;
 
@@ -209,8 +235,9 @@ async function encodeRemaining(request: EncodeRequest, job: EncodeJob, hasher: H
   };
 
   let writer: ShardWriter | null = null;
+  let lastSource: string | undefined;
   const finishShard = async (open: ShardWriter) => {
-    job.shards.push(await open.finish(consumed - open.start));
+    job.shards.push({ ...(await open.finish(consumed - open.start)), lastSource });
     await writeJob(dir, job);
     report('shard', open.index);
   };
@@ -239,6 +266,7 @@ async function encodeRemaining(request: EncodeRequest, job: EncodeJob, hasher: H
       }
     }
     consumed = batch[batch.length - 1].position + 1;
+    lastSource = batch[batch.length - 1].item.source;
     if (consumed === writer.start + shardSize) {
       await finishShard(writer);
       writer = null;

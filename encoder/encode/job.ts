@@ -36,6 +36,8 @@ export const JobShard = z.object({
   items: z.number().int().min(0),
   skipped: z.number().int().min(0),
   checksum: Sha256Hex,
+  /** The source at the shard's last position, which a resumed run finds there again (absent in older jobs). */
+  lastSource: z.string().optional(),
 });
 export type JobShard = z.infer<typeof JobShard>;
 

@@ -145,6 +145,28 @@ describe('edgehash encode (in process)', () => {
     );
   });
 
+  it('resumes where a stopped job left off, and refuses to when items were added before that point', async () => {
+    const folder = path.join(dir, 'growing');
+    await writeImageFolder(folder, ['cat', 'dog'], 6);
+    const source: SourceSpec = { kind: 'folder', path: folder };
+    const { job } = await encode(source, 'growing-job');
+    expect(job.shards[0].lastSource).toBe('cat/04.png');
+    const jobFile = path.join(dir, 'growing-job', 'job.json');
+    // As a kill after the first shard leaves it.
+    const stopped = JSON.stringify({ ...job, shards: job.shards.slice(0, 1), done: false, total: undefined });
+    writeFileSync(jobFile, stopped);
+    const resumed = await encode(source, 'growing-job');
+    expect(resumed.events[0]).toEqual({ event: 'resume', shards: 1, position: 5 });
+    expect(resumed.job).toEqual(job);
+
+    writeFileSync(jobFile, stopped);
+    writeFileSync(path.join(folder, 'cat/00a.png'), readFileSync(path.join(folder, 'cat/00.png')));
+    await expect(encode(source, 'growing-job')).rejects.toThrow(
+      `${path.join(dir, 'growing-job')}: ${(await openCollection(source)).description} changed since this job started ` +
+        '(position 4 was cat/04.png, now cat/03.jpg); encode it into a new --out folder',
+    );
+  });
+
   it('fails naming an unreadable image, or skips and counts it with --on-error skip', async () => {
     const folder = path.join(dir, 'broken');
     await writeImageFolder(folder, ['a'], 4);
