@@ -81,12 +81,14 @@ export const searchRoutes = router()
     const params = c.req.valid('query');
     const services = c.var.services;
     const target = pageTarget(params);
-    const bytes = await readImageBody(c.req.raw, MAX_IMAGE_BYTES);
+    // The version first: a request for one that does not exist, or has no model, is answered
+    // without reading its body (up to MAX_IMAGE_BYTES).
     const version = await services.version(target.version, c.var.keepAlive);
     const hasher = services.models.hasher(version.manifest, c.var.keepAlive);
     if (!hasher) {
       throw new ApiError('not_found', `index version ${version.version} has no model; search it by code`);
     }
+    const bytes = await readImageBody(c.req.raw, MAX_IMAGE_BYTES);
     const decodeStart = performance.now();
     const image = decodeImage(bytes, MAX_IMAGE_PIXELS);
     const decodeMs = performance.now() - decodeStart;

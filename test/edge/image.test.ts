@@ -260,8 +260,10 @@ describe('bad uploads', () => {
     await expectUploadError(big, 'image/png', 'body_too_large');
   });
 
-  it('bad query parameters are checked before the body is read', async () => {
-    await expectUploadError(png, 'image/png', 'invalid_parameter', '/v1/search?k=0');
-    await expectUploadError(png, 'image/png', 'unknown_version', '/v1/search?version=7');
+  it('bad query parameters and an unknown version are answered before the body is read', async () => {
+    // An empty body would be empty_body if it were read first.
+    const empty = new Uint8Array(0);
+    await expectUploadError(empty, 'image/png', 'invalid_parameter', '/v1/search?k=0');
+    await expectUploadError(empty, 'image/png', 'unknown_version', '/v1/search?version=7');
   });
 });
