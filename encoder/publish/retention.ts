@@ -65,9 +65,11 @@ async function otherIndexManifests(stores: IndexStores, indexId: string): Promis
 export async function pruneVersions(stores: IndexStores, indexId: string, keep: number): Promise<PruneResult> {
   if (!Number.isInteger(keep) || keep < 1) throw new PublishError(`keep must be a positive integer, got ${keep}`);
   const versions = await manifestVersions(stores, indexId);
-  const active = (await readPointer(stores, indexId))?.version;
+  const pointer = await readPointer(stores, indexId);
   const retained = new Set(versions.slice(-keep));
-  if (active !== undefined) retained.add(active);
+  // The active version, and the one it replaced: edges that have not seen the flip yet (a KV write
+  // takes up to a minute to reach every location) still read it.
+  for (const live of [pointer?.version, pointer?.previous]) if (live !== undefined) retained.add(live);
   const removed = versions.filter((v) => !retained.has(v));
   const retainedManifests = await Promise.all([...retained].map((v) => readManifest(stores, indexId, v)));
   const removedManifests = await Promise.all(removed.map((v) => readManifest(stores, indexId, v)));

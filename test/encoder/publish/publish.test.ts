@@ -181,7 +181,8 @@ describe('publishVersion', () => {
     await expectServing(local, id, 3);
     await verifyRetained(local, id, 2);
 
-    // Back on version 2, a publish that is not activated keeps the active version whatever N is.
+    // Back on version 2, a publish that is not activated keeps the active version whatever N is, and
+    // the pointer's previous one (3, which edges that have not seen the rollback still serve).
     await rollback(local, id);
     const v4 = await publishVersion(local, {
       indexId: id,
@@ -190,10 +191,21 @@ describe('publishVersion', () => {
       keep: 1,
       activate: false,
     });
-    expect(v4.pruned.versions).toEqual([3]);
-    expect(await manifestVersions(local, id)).toEqual([2, 4]);
+    expect(v4.pruned.versions).toEqual([]);
+    expect(await manifestVersions(local, id)).toEqual([2, 3, 4]);
     await expectServing(local, id, 2);
     await verifyRetained(local, id, 4);
+    // Activated with N = 1: the new version and the one it replaced stay.
+    const v5 = await publishVersion(local, {
+      indexId: id,
+      shards: [await shardOf(0, 13)],
+      model: codeOnlyModel,
+      keep: 1,
+    });
+    expect(v5.pruned.versions).toEqual([3, 4]);
+    expect(await manifestVersions(local, id)).toEqual([2, 5]);
+    await expectServing(local, id, 5);
+    await verifyRetained(local, id, 2);
   });
 
   it('deletes the thumbnails of items no retained version holds, and only those', async () => {
@@ -228,13 +240,16 @@ describe('publishVersion', () => {
       true,
       true,
     ]);
-    // Version 4 holds items 10 and 12 only.
+    // Version 4 holds items 10 and 12 only; version 3, the one it replaced, stays with items 0-3.
     await publishVersion(local, {
       indexId: id,
       shards: [await withThumbnails(10, 1), await withThumbnails(12, 1)],
       model: codeOnlyModel,
       keep: 1,
     });
+    expect(await Promise.all([0, 3, 10, 11, 12].map(thumbnail))).toEqual([true, true, true, false, true]);
+    // Version 5 holds item 10: version 3 goes, version 4 (with item 12) is the one it replaced.
+    await publishVersion(local, { indexId: id, shards: [await withThumbnails(10, 1)], model: codeOnlyModel, keep: 1 });
     expect(await Promise.all([0, 3, 10, 11, 12].map(thumbnail))).toEqual([false, false, true, false, true]);
   });
 
