@@ -16,6 +16,7 @@ import { HasherPool } from '../hash/hasherPool.js';
 import type { HashedBatch } from '../hash/threadedHasher.js';
 import { thumbnailJpeg, toModelPixels } from './decodeImage.js';
 import { EncodeError, type EncodeJob, type JobSource, readJob, removeTemporaries, writeJob } from './job.js';
+import { withJobLock } from './jobLock.js';
 import { ShardWriter } from './shardWriter.js';
 
 export const DEFAULT_SHARD_SIZE = 65_536;
@@ -146,6 +147,10 @@ async function checkUnchangedBefore(
 
 /** Runs (or resumes) the job; returns the finished job. */
 export async function runEncodeJob(request: EncodeRequest): Promise<EncodeJob> {
+  return withJobLock(request.dir, () => runLockedJob(request));
+}
+
+async function runLockedJob(request: EncodeRequest): Promise<EncodeJob> {
   const card = await readCard(request.model.card);
   const job = await startJob(request, card);
   if (job.done) return job;

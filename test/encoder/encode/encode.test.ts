@@ -1,9 +1,11 @@
 // The batch encoder on small generated collections, with a real ONNX model in onnxruntime-node: every
 // source kind, shard layout and metadata, codes equal to hashing each image alone, re-runs, bad images.
 
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCollection, type SourceSpec } from '../../../encoder/collection/spec.js';
@@ -11,6 +13,7 @@ import type { Collection } from '../../../encoder/collection/types.js';
 import { toModelPixels } from '../../../encoder/encode/decodeImage.js';
 import { type EncodeEvent, runEncodeJob } from '../../../encoder/encode/encodeJob.js';
 import type { EncodeJob } from '../../../encoder/encode/job.js';
+import { LOCK_FILE } from '../../../encoder/encode/jobLock.js';
 import { OnnxHasher } from '../../../encoder/hash/onnxHasher.js';
 import { loadShard } from '../../../encoder/publish/shardFiles.js';
 import { tempDir } from '../publish/fixtures.js';
@@ -165,6 +168,23 @@ describe('edgehash encode (in process)', () => {
       `${path.join(dir, 'growing-job')}: ${(await openCollection(source)).description} changed since this job started ` +
         '(position 4 was cat/04.png, now cat/03.jpg); encode it into a new --out folder',
     );
+  });
+
+  it('refuses a folder another running encode holds, and takes over the lock of one that was killed', async () => {
+    const source: SourceSpec = { kind: 'folder', path: path.join(dir, 'folder') };
+    const out = path.join(dir, 'locked-job');
+    const lock = path.join(out, LOCK_FILE);
+    mkdirSync(out, { recursive: true });
+    writeFileSync(lock, JSON.stringify({ host: hostname(), pid: process.pid }));
+    await expect(encode(source, 'locked-job')).rejects.toThrow(
+      `${out}: another encode (pid ${process.pid} on ${hostname()}) is running on this folder; wait for it, ` +
+        `or delete ${lock} if it is not running`,
+    );
+    const exited = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(lock, JSON.stringify({ host: hostname(), pid: exited }));
+    const { job } = await encode(source, 'locked-job');
+    expect(job.done).toBe(true);
+    expect(readdirSync(out).filter((name) => name.startsWith(LOCK_FILE))).toEqual([]);
   });
 
   it('fails naming an unreadable image, or skips and counts it with --on-error skip', async () => {

@@ -1,0 +1,78 @@
+// One run at a time on a job folder: a second encode on it stops with a clear error instead of
+// racing the first (deleting its temporary files, overwriting job.json). The lock file names the
+// holder's host and pid, so a run killed with -9 leaves a lock the next run on that host sees is
+// dead and takes over at once. (proper-lockfile's refreshed-mtime locks would make a resume right
+// after a kill wait out their stale period; a pid check needs no wait.)
+
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { EncodeError } from './job.js';
+
+export const LOCK_FILE = 'job.lock';
+
+interface LockHolder {
+  host: string;
+  pid: number;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The lock's holder; null when the lock went away meanwhile. */
+async function readHolder(file: string): Promise<LockHolder | null> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as LockHolder;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new EncodeError(`${file}: not a job lock (${(error as Error).message}); delete it if no encode is running`);
+  }
+}
+
+/** Creates the lock whole or not at all: written under a name of its own, then linked into place. */
+async function tryCreate(file: string, holder: LockHolder): Promise<boolean> {
+  const own = `${file}.tmp-${holder.pid}`;
+  await writeFile(own, JSON.stringify(holder));
+  try {
+    await link(own, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await rm(own, { force: true });
+  }
+}
+
+async function acquire(dir: string): Promise<string> {
+  const file = path.join(dir, LOCK_FILE);
+  const me: LockHolder = { host: hostname(), pid: process.pid };
+  for (;;) {
+    if (await tryCreate(file, me)) return file;
+    const holder = await readHolder(file);
+    if (holder && (holder.host !== me.host || isRunning(holder.pid))) {
+      throw new EncodeError(
+        `${dir}: another encode (pid ${holder.pid} on ${holder.host}) is running on this folder; wait for it, ` +
+          `or delete ${file} if it is not running`,
+      );
+    }
+    await rm(file, { force: true });
+  }
+}
+
+/** Runs `work` holding the job folder's lock. */
+export async function withJobLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  await mkdir(dir, { recursive: true });
+  const file = await acquire(dir);
+  try {
+    return await work();
+  } finally {
+    await rm(file, { force: true });
+  }
+}
