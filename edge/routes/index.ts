@@ -19,17 +19,17 @@ export const indexRoutes = router().openapi(index, async (c) => {
   const services = c.var.services;
   const requested = c.req.valid('query').version;
   const { keepAlive } = c.var;
-  const [version, pointer] = await Promise.all([
-    services.version(requested, keepAlive),
+  // The manifest says all this: the version's tables are not loaded for it.
+  const [manifest, pointer] = await Promise.all([
+    services.requireManifest(requested, keepAlive),
     services.pointer.get(keepAlive),
   ]);
-  const { manifest } = version;
   const body = {
     indexId: manifest.indexId,
     version: manifest.version,
     previous: pointer?.version === manifest.version ? (pointer.previous ?? null) : null,
     bits: manifest.bits,
-    count: manifest.count - version.tombstones.size,
+    count: manifest.count - new Set(manifest.tombstones).size,
     shards: manifest.shards.length,
     created: manifest.created,
     model: await services.models.card(manifest, keepAlive),

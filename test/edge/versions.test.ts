@@ -111,8 +111,8 @@ describe('versions', () => {
   it('a version retention deleted after this isolate read its manifest is unknown_version, not a store failure', async () => {
     data[5] = [shardData(80, (i) => i, 36)];
     const { manifest } = await publish(mf, { shards: data[5], model: null, activate: false });
-    // The card route reads the manifest (this code-only version has no card) and loads no tables.
-    await expectError(mf, '/v1/model/card?version=5', 'not_found');
+    // /v1/index reads the manifest and loads no tables.
+    expect((await getJson(mf, '/v1/index?version=5')).body).toMatchObject({ version: 5, count: 80 });
     const { kv, r2 } = await stores(mf);
     const keys = [storageKeys.manifest('default', 5), ...manifest.shards.map((shard) => shard.key)];
     await kv.delete(keys);
