@@ -5,10 +5,16 @@ import type * as ort from 'onnxruntime-web/wasm';
 import { packCodes } from '../../schemas/codeTable.js';
 import type { ModelCard } from '../../schemas/modelCard.js';
 import { imageValues, preprocessInto } from '../../schemas/preprocess.js';
+import { IndexStoreError } from '../storage/indexReader.js';
 
 type Ort = typeof ort;
 
 export class ModelHasher {
+  /** Runs in progress; a retired hasher releases its session when the last one ends. */
+  private running = 0;
+  private retired = false;
+  private released = false;
+
   private constructor(
     private readonly ort: Ort,
     private readonly session: ort.InferenceSession,
@@ -27,8 +33,37 @@ export class ModelHasher {
     return hasher;
   }
 
+  /**
+   * No new runs: the session (its onnxruntime wasm memory) is released once the runs in progress
+   * end. The model store retires the models it drops, which would otherwise hold their memory for
+   * the isolate's life.
+   */
+  retire(): void {
+    this.retired = true;
+    this.releaseIfIdle();
+  }
+
+  private releaseIfIdle(): void {
+    if (!this.retired || this.running > 0 || this.released) return;
+    this.released = true;
+    this.session.release().catch((error: unknown) => console.error(`edgehash: releasing a model failed: ${error}`));
+  }
+
   /** The code of one image given as HWC bytes at the card's input size and channels. */
   async hash(pixels: Uint8Array): Promise<Uint8Array> {
+    if (this.released) {
+      throw new IndexStoreError(`model ${this.card.modelId} was unloaded while this request held it; retry`);
+    }
+    this.running++;
+    try {
+      return await this.run(pixels);
+    } finally {
+      this.running--;
+      this.releaseIfIdle();
+    }
+  }
+
+  private async run(pixels: Uint8Array): Promise<Uint8Array> {
     const { input, output, bits } = this.card;
     const values = new Float32Array(imageValues(input));
     preprocessInto(input, pixels, values);

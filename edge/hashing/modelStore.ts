@@ -13,7 +13,10 @@ import { onnxRuntime } from './ortRuntime.js';
 const MAX_MODELS = 2;
 
 export class ModelStore {
-  private readonly models = new SharedLoads<string, ModelHasher>(MAX_MODELS);
+  // A model dropped from the store releases its session once its runs in progress end.
+  private readonly models = new SharedLoads<string, ModelHasher>(MAX_MODELS, undefined, undefined, (hasher) =>
+    hasher.retire(),
+  );
   // Cards are a few hundred bytes and immutable per model checksum: read each once.
   private readonly cards = new SharedLoads<string, ModelCard | null>();
 

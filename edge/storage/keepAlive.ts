@@ -71,13 +71,15 @@ export class SharedLoads<K, V> {
   private readonly loads = new Map<K, SharedLoad<V>>();
 
   /**
-   * `maxEntries`: the least recently used load is dropped beyond it. `keep`: a loaded value it rejects
-   * (say, "not found") is not remembered. `deadlineMs`: how long a load may take.
+   * `maxEntries`: the least recently used load is dropped beyond it, and `dropped` called with its
+   * value (once loaded). `keep`: a loaded value it rejects (say, "not found") is not remembered.
+   * `deadlineMs`: how long a load may take.
    */
   constructor(
     private readonly maxEntries = Number.POSITIVE_INFINITY,
     private readonly keep: (value: V) => boolean = () => true,
     private readonly deadlineMs = LOAD_DEADLINE_MS,
+    private readonly dropped: (value: V) => void = () => {},
   ) {}
 
   get(key: K, start: () => Promise<V>, keepAlive: KeepAlive): Promise<V> {
@@ -91,7 +93,11 @@ export class SharedLoads<K, V> {
       load = started;
     }
     this.loads.set(key, load);
-    while (this.loads.size > this.maxEntries) this.loads.delete(this.loads.keys().next().value as K);
+    while (this.loads.size > this.maxEntries) {
+      const oldest = this.loads.keys().next().value as K;
+      this.loads.get(oldest)?.promise.then(this.dropped, () => undefined);
+      this.loads.delete(oldest);
+    }
     return load.get();
   }
 
