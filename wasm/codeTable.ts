@@ -13,7 +13,7 @@ import {
   readHeaderFields,
 } from '../schemas/codeTable.js';
 import { KernelInstance } from './kernel.js';
-import { fromBlocked, toBlocked } from './layout.js';
+import { fromBlocked, rowFromBlocked, toBlocked } from './layout.js';
 import type { SearchOptions, SearchResult } from './searchResult.js';
 
 export type CodeTableErrorCode =
@@ -188,6 +188,21 @@ export class CodeTable {
     this.writeBlocked(blocked);
     fromBlocked(blocked, this.count, this.bytesPerCode, rows);
     return rows;
+  }
+
+  /** The packed code at position `index`, unslicing only its group (an item lookup, not a whole shard). */
+  codeAt(index: number): Uint8Array {
+    if (!(Number.isInteger(index) && index >= 0 && index < this.count)) {
+      throw new RangeError(`code position ${index} is outside the table's ${this.count} codes`);
+    }
+    const bpc = this.bytesPerCode;
+    const group = Math.floor(index / SLICE_GROUP);
+    const groupBytes = SLICE_GROUP * bpc;
+    const ptr = this.kernel.scratch(groupBytes).take(groupBytes);
+    this.kernel.exports.unslice(this.codesPtr, group, group + 1, bpc, ptr);
+    const out = new Uint8Array(bpc);
+    rowFromBlocked(this.kernel.u8(ptr, groupBytes), index - group * SLICE_GROUP, bpc, out);
+    return out;
   }
 
   // The codes in blocked16 layout, unsliced a few groups at a time through the scratch region.

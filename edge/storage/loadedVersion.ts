@@ -22,7 +22,6 @@ export type MetadataLoader = (entry: ShardEntry) => Promise<MetadataLines | null
 export class LoadedVersion {
   readonly tombstones: ReadonlySet<number>;
   private readonly metadata = new SharedLoads<number, MetadataLines | null>();
-  private readonly rows = new Map<number, Uint8Array>();
 
   constructor(
     readonly manifest: IndexManifest,
@@ -40,12 +39,11 @@ export class LoadedVersion {
     return this.manifest.bits;
   }
 
-  /** Isolate memory this version holds now (tables, metadata and item codes loaded so far). */
+  /** Isolate memory this version holds now (tables, and metadata loaded so far). */
   get memoryBytes(): number {
     let bytes = 0;
     for (const shard of this.shards) bytes += shard.table.memoryBytes;
     for (const lines of this.metadata.loaded()) bytes += lines?.memoryBytes ?? 0;
-    for (const rows of this.rows.values()) bytes += rows.byteLength;
     return bytes;
   }
 
@@ -67,15 +65,9 @@ export class LoadedVersion {
     return null;
   }
 
-  /** The stored code of an item (the shard's codes are unpacked once, on the first such lookup). */
+  /** The stored code of an item, read from its shard's table without unpacking the rest. */
   code(location: ItemLocation): Uint8Array {
-    let rows = this.rows.get(location.shard);
-    if (!rows) {
-      rows = this.shards[location.shard].table.codes();
-      this.rows.set(location.shard, rows);
-    }
-    const bpc = this.bits / 8;
-    return rows.slice(location.position * bpc, (location.position + 1) * bpc);
+    return this.shards[location.shard].table.codeAt(location.position);
   }
 
   /** Metadata of the items at these locations; items without metadata are absent from the map. */

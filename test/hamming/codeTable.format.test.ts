@@ -57,6 +57,11 @@ describe('code table files', () => {
       const codes = randomBytes(count * (bits / 8), bits + count);
       const table = await CodeTable.fromCodes(module, codes, bits);
       expect(table.codes()).toEqual(codes);
+      const bpc = bits / 8;
+      for (const i of [0, count - 1, Math.floor(count / 2), Math.min(count - 1, 128)]) {
+        expect(table.codeAt(i), `${bits}x${count} #${i}`).toEqual(codes.subarray(i * bpc, (i + 1) * bpc));
+      }
+      expect(() => table.codeAt(count)).toThrow(RangeError);
       const loaded = await CodeTable.load(module, await table.serialize(), `${bits}x${count}`);
       expect(loaded.codes()).toEqual(codes);
       expect(await loaded.serialize()).toEqual(await table.serialize());
