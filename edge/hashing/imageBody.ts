@@ -62,7 +62,9 @@ export async function readImageBody(request: Request, maxBytes: number): Promise
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const bytes = request.body ? await readCapped(request.body, maxBytes) : new Uint8Array(0);
+  const empty = () => new ApiError('empty_body', 'the request has no image; send its bytes as the body');
+  if (bytes.length === 0) throw empty();
   const image = mediaType === MULTIPART ? await fileFromForm(bytes, contentType) : bytes;
-  if (image.length === 0) throw new ApiError('empty_body', 'the request has no image; send its bytes as the body');
+  if (image.length === 0) throw empty();
   return image;
 }

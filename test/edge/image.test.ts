@@ -166,6 +166,7 @@ describe('bad uploads', () => {
 
   it('empty body -> empty_body', async () => {
     await expectUploadError(new Uint8Array(0), 'image/png', 'empty_body');
+    await expectUploadError(new Uint8Array(0), 'multipart/form-data; boundary=x', 'empty_body');
     const form = new FormData();
     form.append('note', 'no file');
     await expectError(mf, '/v1/search', 'empty_body', await multipart(form));
