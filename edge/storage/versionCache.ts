@@ -1,11 +1,14 @@
 // Loaded index versions, least recently used first out, under a memory budget. Concurrent requests
 // for a version share one load; a failed load is forgotten so the next request retries. The version
 // being returned is never evicted, even when it alone exceeds the budget (it would not fit anyway).
+// Versions load one at a time, each after the one before has been counted and the budget enforced,
+// so requests for many versions at once hold the budget plus one version, not plus all of them.
 import { type KeepAlive, SharedLoad } from './keepAlive.js';
 import type { LoadedVersion } from './loadedVersion.js';
 
 export class VersionCache {
   private readonly entries = new Map<number, SharedLoad<LoadedVersion>>();
+  private previousLoad: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly budgetBytes: number,
@@ -21,8 +24,9 @@ export class VersionCache {
       if (entry.loaded) this.evict(version);
       return entry.get();
     }
-    const started = new SharedLoad(() => this.load(version), keepAlive);
-    started.promise.then(
+    const started = new SharedLoad(() => this.previousLoad.then(() => this.load(version)), keepAlive);
+    // The next load starts once this one is counted (and the budget enforced) or forgotten.
+    this.previousLoad = started.promise.then(
       () => this.evict(version),
       () => this.entries.get(version) === started && this.entries.delete(version),
     );

@@ -78,3 +78,23 @@ describe('SharedLoads', () => {
     expect(starts).toBe(2);
   });
 });
+
+describe('VersionCache loads', () => {
+  it('loads one version at a time, each after the budget has made room for the one before', async () => {
+    let running = 0;
+    let most = 0;
+    const order: string[] = [];
+    const cache = new VersionCache(30 * MB, async (version) => {
+      running++;
+      most = Math.max(most, running);
+      order.push(`load ${version} with ${cache.loaded().map((v) => v.version)} in memory`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running--;
+      return { version, memoryBytes: 20 * MB } as unknown as LoadedVersion;
+    });
+    const versions = await Promise.all([1, 2, 3].map((v) => cache.get(v, noKeepAlive)));
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3]);
+    expect(most).toBe(1);
+    expect(order).toEqual(['load 1 with  in memory', 'load 2 with 1 in memory', 'load 3 with 2 in memory']);
+  });
+});
