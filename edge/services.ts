@@ -71,12 +71,28 @@ export class EdgeServices {
     return this.manifests.get(version, () => this.reader.manifest(version), keepAlive);
   }
 
-  /** The manifest a request reads, without loading the version's tables. */
+  /**
+   * The manifest a request reads, without loading the version's tables. One named by the request that
+   * is neither active nor the one it replaced may have been deleted by retention since this isolate
+   * cached it: the store is asked again (one KV read), so it is unknown here as on a fresh isolate.
+   */
   async requireManifest(requested: number | undefined, keepAlive: KeepAlive): Promise<IndexManifest> {
     const version = await this.versionNumber(requested, keepAlive);
-    const manifest = await this.manifest(version, keepAlive);
+    let manifest = await this.manifest(version, keepAlive);
+    if (manifest && requested !== undefined && !(await this.isLive(version, keepAlive))) {
+      if ((await this.reader.manifest(version)) === null) {
+        this.manifests.forget(version);
+        manifest = null;
+      }
+    }
     if (!manifest) throw new ApiError('unknown_version', `index "${this.settings.indexId}" has no version ${version}`);
     return manifest;
+  }
+
+  /** Whether retention keeps `version` whatever its count: the active version or the one it replaced. */
+  private async isLive(version: number, keepAlive: KeepAlive): Promise<boolean> {
+    const pointer = await this.pointer.get(keepAlive);
+    return pointer?.version === version || pointer?.previous === version;
   }
 
   /**

@@ -13,7 +13,7 @@ export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
 /**
  * Decoded pixels allowed per query image (a 1920 x 1080 frame), checked from the header before
  * decoding: what a Worker's 128 MB holds beside its code-table cache (64 MB) and the model, since
- * jpeg-js needs up to about 22 bytes a pixel. Models read 32-224 px, so a client loses nothing by
+ * jpeg-js needs up to about 27 bytes a pixel. Models read 32-224 px, so a client loses nothing by
  * sending a smaller image.
  */
 export const MAX_IMAGE_PIXELS = 1920 * 1080;

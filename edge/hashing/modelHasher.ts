@@ -9,6 +9,9 @@ import { IndexStoreError } from '../storage/indexReader.js';
 
 type Ort = typeof ort;
 
+/** A model dropped from the store and unloaded while a request held it: fetching it again works. */
+export class ModelUnloadedError extends IndexStoreError {}
+
 export class ModelHasher {
   /** Runs in progress; a retired hasher releases its session when the last one ends. */
   private running = 0;
@@ -52,7 +55,7 @@ export class ModelHasher {
   /** The code of one image given as HWC bytes at the card's input size and channels. */
   async hash(pixels: Uint8Array): Promise<Uint8Array> {
     if (this.released) {
-      throw new IndexStoreError(`model ${this.card.modelId} was unloaded while this request held it; retry`);
+      throw new ModelUnloadedError(`model ${this.card.modelId} was unloaded while this request held it; retry`);
     }
     this.running++;
     try {

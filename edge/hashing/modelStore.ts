@@ -6,7 +6,7 @@ import { ModelCard } from '../../schemas/modelCard.js';
 import { type IndexReader, IndexStoreError } from '../storage/indexReader.js';
 import { type KeepAlive, noKeepAlive, SharedLoads } from '../storage/keepAlive.js';
 import { verifiedBytes } from '../storage/versionLoader.js';
-import { ModelHasher } from './modelHasher.js';
+import { ModelHasher, ModelUnloadedError } from './modelHasher.js';
 import { onnxRuntime } from './ortRuntime.js';
 
 /** Models kept per isolate; a deployment serves one model, two while a re-encoded version rolls out. */
@@ -53,6 +53,22 @@ export class ModelStore {
     const { key, checksum } = manifest.model;
     if (!key) return null;
     return this.models.get(checksum, () => this.load(manifest, key), keepAlive);
+  }
+
+  /**
+   * The code of model-input pixels under a version's model. A request holds a model from its fetch
+   * to its run; one dropped and unloaded meanwhile (a third model needed the room) is fetched again.
+   */
+  async hash(manifest: IndexManifest, pixels: Uint8Array, keepAlive: KeepAlive): Promise<Uint8Array> {
+    for (let attempt = 1; ; attempt++) {
+      const hasher = this.hasher(manifest, keepAlive);
+      if (!hasher) throw new IndexStoreError(`index version ${manifest.version} has no model`);
+      try {
+        return await (await hasher).hash(pixels);
+      } catch (error) {
+        if (!(error instanceof ModelUnloadedError) || attempt === 3) throw error;
+      }
+    }
   }
 
   /** Whether a version's model is in memory (always, for a code-only index). */

@@ -88,13 +88,15 @@ export const searchRoutes = router()
     if (!hasher) {
       throw new ApiError('not_found', `index version ${version.version} has no model; search it by code`);
     }
+    // Awaited below; a bad body must not leave its failure unhandled meanwhile.
+    hasher.catch(() => undefined);
     const bytes = await readImageBody(c.req.raw, MAX_IMAGE_BYTES);
     const decodeStart = performance.now();
     const image = decodeImage(bytes, MAX_IMAGE_PIXELS);
     const decodeMs = performance.now() - decodeStart;
-    const model = await hasher;
+    const { card } = await hasher;
     const hashStart = performance.now();
-    const code = await model.hash(toModelPixels(image, model.card.input));
+    const code = await services.models.hash(version.manifest, toModelPixels(image, card.input), c.var.keepAlive);
     const timing = { decodeMs, hashMs: performance.now() - hashStart };
     const page = await searchPage(
       services,

@@ -20,7 +20,7 @@ const WAIT_TICK_MS = 20;
  */
 export const LOAD_DEADLINE_MS = 30_000;
 
-function withDeadline<T>(work: Promise<T>, deadlineMs: number): Promise<T> {
+export function withDeadline<T>(work: Promise<T>, deadlineMs: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new IndexStoreError(`a load did not finish within ${deadlineMs} ms`)), deadlineMs);
@@ -32,8 +32,9 @@ export class SharedLoad<T> {
   private result: { value: T } | undefined;
   readonly promise: Promise<T>;
 
-  constructor(start: () => Promise<T>, keepAlive: KeepAlive, deadlineMs = LOAD_DEADLINE_MS) {
-    this.promise = withDeadline(start(), deadlineMs);
+  /** `deadlineMs`: null where `start` applies its own (a load that first waits its turn). */
+  constructor(start: () => Promise<T>, keepAlive: KeepAlive, deadlineMs: number | null = LOAD_DEADLINE_MS) {
+    this.promise = deadlineMs === null ? start() : withDeadline(start(), deadlineMs);
     this.promise.then(
       (value) => {
         this.result = { value };

@@ -3,7 +3,7 @@
 // being returned is never evicted, even when it alone exceeds the budget (it would not fit anyway).
 // Versions load one at a time, each after the one before has been counted and the budget enforced,
 // so requests for many versions at once hold the budget plus one version, not plus all of them.
-import { type KeepAlive, SharedLoad } from './keepAlive.js';
+import { type KeepAlive, LOAD_DEADLINE_MS, SharedLoad, withDeadline } from './keepAlive.js';
 import type { LoadedVersion } from './loadedVersion.js';
 
 export class VersionCache {
@@ -24,7 +24,12 @@ export class VersionCache {
       if (entry.loaded) this.evict(version);
       return entry.get();
     }
-    const started = new SharedLoad(() => this.previousLoad.then(() => this.load(version)), keepAlive);
+    // The deadline runs from the load's turn, not from the wait for it.
+    const started = new SharedLoad(
+      () => this.previousLoad.then(() => withDeadline(this.load(version), LOAD_DEADLINE_MS)),
+      keepAlive,
+      null,
+    );
     // The next load starts once this one is counted (and the budget enforced) or forgotten.
     this.previousLoad = started.promise.then(
       () => this.evict(version),

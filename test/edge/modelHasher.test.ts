@@ -3,8 +3,7 @@
 // Run in Node with onnxruntime-web's wasm build, the runtime the worker uses.
 import * as ort from 'onnxruntime-web/wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ModelHasher } from '../../edge/hashing/modelHasher.js';
-import { IndexStoreError } from '../../edge/storage/indexReader.js';
+import { ModelHasher, ModelUnloadedError } from '../../edge/hashing/modelHasher.js';
 import { noKeepAlive, SharedLoads } from '../../edge/storage/keepAlive.js';
 import { type TestModel, testModel } from './support/fixture.js';
 
@@ -25,8 +24,9 @@ describe('ModelHasher.retire', () => {
     const running = hasher.hash(blank());
     hasher.retire();
     expect(await running).toEqual(expected);
+    await expect(hasher.hash(blank())).rejects.toBeInstanceOf(ModelUnloadedError);
     await expect(hasher.hash(blank())).rejects.toThrow(
-      new IndexStoreError(`model ${model.card.modelId} was unloaded while this request held it; retry`),
+      new ModelUnloadedError(`model ${model.card.modelId} was unloaded while this request held it; retry`),
     );
   });
 });

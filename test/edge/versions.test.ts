@@ -117,9 +117,9 @@ describe('versions', () => {
     const keys = [storageKeys.manifest('default', 5), ...manifest.shards.map((shard) => shard.key)];
     await kv.delete(keys);
     await r2.delete(keys);
+    await expectError(mf, '/v1/index?version=5', 'unknown_version');
     const message = await expectError(mf, `/v1/search?code=${hex(query)}&version=5`, 'unknown_version');
     expect(message).toBe('index "default" has no version 5');
-    await expectError(mf, '/v1/index?version=5', 'unknown_version');
   });
 
   it('no response mixes versions while the pointer flips under concurrent queries', async () => {
