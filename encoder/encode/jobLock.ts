@@ -56,14 +56,37 @@ async function acquire(dir: string): Promise<string> {
   for (;;) {
     if (await tryCreate(file, me)) return file;
     const holder = await readHolder(file);
-    if (holder && (holder.host !== me.host || isRunning(holder.pid))) {
+    if (holder && !isDead(holder, me)) {
       throw new EncodeError(
         `${dir}: another encode (pid ${holder.pid} on ${holder.host}) is running on this folder; wait for it, ` +
           `or delete ${file} if it is not running`,
       );
     }
-    await rm(file, { force: true });
+    if (holder) await takeOver(file, holder, me);
   }
+}
+
+const isDead = (holder: LockHolder, me: LockHolder) => holder.host === me.host && !isRunning(holder.pid);
+
+/**
+ * Deletes a dead run's lock under a second lock, so two runs that both found it dead cannot both
+ * delete and create it (the later delete would remove the earlier run's new lock).
+ */
+async function takeOver(file: string, dead: LockHolder, me: LockHolder): Promise<void> {
+  const guard = `${file}.takeover`;
+  if (await tryCreate(guard, me)) {
+    try {
+      const now = await readHolder(file);
+      if (now?.host === dead.host && now.pid === dead.pid) await rm(file, { force: true });
+    } finally {
+      await rm(guard, { force: true });
+    }
+    return;
+  }
+  // Another run is taking it over this moment (or died doing so).
+  const other = await readHolder(guard);
+  if (other && isDead(other, me)) await rm(guard, { force: true });
+  else await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /** Runs `work` holding the job folder's lock. */

@@ -255,15 +255,13 @@ export async function commitVersion(
     if (sameContent(candidate, draft)) manifest = candidate;
   }
   const reused = manifest !== undefined;
-  if (manifest === undefined) {
-    // KV's list can lag behind a version just written; the pointer and R2 do not. A manifest R2 holds
-    // under the next number with this content is this publish's own, interrupted before KV had it.
-    const version = Math.max(newest ?? 0, pointer?.version ?? 0, pointer?.previous ?? 0) + 1;
+  // KV's list can lag behind a version just written; the pointer and R2 do not. A manifest R2 holds
+  // past the listed ones is this content's own (a run interrupted before KV had it), taken up again,
+  // or another publish's, whose number this one goes past.
+  for (let version = Math.max(newest ?? 0, pointer?.version ?? 0, pointer?.previous ?? 0) + 1; !manifest; version++) {
     const unlisted = await durableManifest(stores, indexId, version);
-    manifest =
-      unlisted !== null && sameContent(unlisted, draft)
-        ? unlisted
-        : IndexManifest.parse({ ...draft, version, created: new Date().toISOString() });
+    if (unlisted === null) manifest = IndexManifest.parse({ ...draft, version, created: new Date().toISOString() });
+    else if (sameContent(unlisted, draft)) manifest = unlisted;
   }
   await verifyVersion(stores, manifest, (file, done, total) =>
     options.onProgress?.({ event: 'verified', key: file.key, done, total }),

@@ -41,10 +41,15 @@ function canonicalJson(value: unknown): string {
   );
 }
 
-/** The top-level settings that differ (a key the current settings lack is one no run of this format has). */
+/** Settings kept since a later version: a record written before has none, which is no change. */
+const LATER_KEYS: readonly (keyof RunSettings)[] = ['size'];
+
+/** The top-level settings that differ. */
 function changedSettings(saved: RunSettings, current: RunSettings): string[] {
   return (Object.keys(current) as (keyof RunSettings)[]).filter(
-    (key) => canonicalJson(saved[key]) !== canonicalJson(current[key]),
+    (key) =>
+      !(LATER_KEYS.includes(key) && saved[key] === undefined) &&
+      canonicalJson(saved[key]) !== canonicalJson(current[key]),
   );
 }
 
@@ -151,24 +156,26 @@ async function findRecord(run: StudyRun, committed: CommittedRecords[]): Promise
 }
 
 /**
- * Trains the run, resuming from its last checkpoint, after checking that the checkpoints were
- * trained under the study's settings now (runs started before settings were written cannot be checked).
+ * Refuses an unfinished run whose checkpoints were trained under other settings than the study's
+ * now (runs started before settings were written cannot be checked).
  */
-async function trainRun(run: StudyRun): Promise<Awaited<ReturnType<typeof train>>> {
+async function checkStartedSettings(run: StudyRun): Promise<void> {
   const file = startedFileOf(run);
   const text = await readRunFile(file);
-  const current = settingsOf(run);
+  if (text === undefined) return;
   const remedy = `move ${run.config.outputDir} away to train it from scratch`;
-  if (text === undefined) {
-    await writeJsonAtomically(file, current);
-  } else {
-    const changed = changedSettings(validated(RunSettings, parseRecordJson(text, file, remedy), file), current);
-    if (changed.length > 0) {
-      throw new ConfigError(
-        `${file}: run ${run.config.name} was started under other settings (${changed.join(', ')} changed in the study); ${remedy}`,
-      );
-    }
+  const changed = changedSettings(validated(RunSettings, parseRecordJson(text, file, remedy), file), settingsOf(run));
+  if (changed.length > 0) {
+    throw new ConfigError(
+      `${file}: run ${run.config.name} was started under other settings (${changed.join(', ')} changed in the study); ${remedy}`,
+    );
   }
+}
+
+/** Trains the run, resuming from its last checkpoint, with the settings it starts under kept beside them. */
+async function trainRun(run: StudyRun): Promise<Awaited<ReturnType<typeof train>>> {
+  const file = startedFileOf(run);
+  if ((await readRunFile(file)) === undefined) await writeJsonAtomically(file, settingsOf(run));
   return train(run.config, { resume: true });
 }
 
@@ -245,6 +252,7 @@ export async function runStudy(study: Study, log: (line: string) => void = conso
     const found = await savedRecord(run, committed);
     saved.set(run, found);
     if (found) finished.set(run, found.record);
+    else await checkStartedSettings(run);
   }
   const [own] = committed;
   const kept = own.records.filter((r) => !study.runs.some((run) => isRecordOf(r, run)));

@@ -10,7 +10,13 @@ import { type LocalStores, openLocalStores } from '../../../encoder/publish/loca
 import { type PublishEvent, publishVersion } from '../../../encoder/publish/publish.js';
 import { shardFromCodes } from '../../../encoder/publish/shardFiles.js';
 import type { BlobStore, IndexStores } from '../../../encoder/publish/store.js';
-import { jsonBytes, manifestVersions, readManifest, readPointer } from '../../../encoder/publish/versions.js';
+import {
+  jsonBytes,
+  manifestVersions,
+  readManifest,
+  readPointer,
+  writeManifest,
+} from '../../../encoder/publish/versions.js';
 import { storageKeys } from '../../../schemas/storage.js';
 import {
   BITS,
@@ -270,7 +276,7 @@ describe('publishVersion', () => {
     await expectServing(local, 'again', first.version);
   });
 
-  it("numbers a version past the pointer where KV's list lags, and never rewrites a version another publish took", async () => {
+  it("numbers a version past the pointer and past R2's where KV's list lags, and never rewrites one", async () => {
     const id = 'lagging';
     await publishVersion(local, { indexId: id, shards: [await shardOf(0, 8)], model: codeOnlyModel });
     const v1 = await local.r2.get(storageKeys.manifest(id, 1));
@@ -280,16 +286,18 @@ describe('publishVersion', () => {
     expect(second.version).toBe(2);
     expect(await local.r2.get(storageKeys.manifest(id, 1))).toEqual(v1);
 
-    // Another publish wrote version 3 to R2 and has not reached KV yet: this one stops, before the flip.
-    const theirs = { ...second.manifest, version: 3, created: new Date(0).toISOString() };
-    await local.r2.put(storageKeys.manifest(id, 3), jsonBytes(theirs));
-    await expect(
-      publishVersion(lagging, { indexId: id, shards: [await shardOf(0, 10)], model: codeOnlyModel }),
-    ).rejects.toThrow(
-      `${storageKeys.manifest(id, 3)}: index ${id} already has a version 3 with other content (another publish at the same time?)`,
+    // Another publish wrote version 3 to R2 and has not reached KV yet: this one takes 4.
+    const theirs = jsonBytes({ ...second.manifest, version: 3, created: new Date(0).toISOString() });
+    await local.r2.put(storageKeys.manifest(id, 3), theirs);
+    const third = await publishVersion(lagging, { indexId: id, shards: [await shardOf(0, 10)], model: codeOnlyModel });
+    expect(third.version).toBe(4);
+    expect(await local.r2.get(storageKeys.manifest(id, 3))).toEqual(theirs);
+    await expectServing(local, id, 4);
+    // And where one takes the number between the check and the write, the write stops.
+    const v4 = await readManifest(local, id, 4);
+    await expect(writeManifest(local, { ...v4, created: new Date(1).toISOString() })).rejects.toThrow(
+      `${storageKeys.manifest(id, 4)}: index ${id} already has a version 4 with other content (another publish at the same time?)`,
     );
-    expect((await readPointer(local, id))?.version).toBe(2);
-    await expectServing(local, id, 2);
   });
 
   it('completes a version whose manifest reached R2 but not KV before the run stopped', async () => {
