@@ -6,14 +6,17 @@
 // current value meanwhile. Measured against bench:edge's worker (1M codes) with autocannon at
 // concurrency 32 for 30 s: awaiting the re-read in the request made that request wait for KV behind
 // the busy isolate, 4.6 s at most (1.1 s with the background re-read), and in bench:edge's 60 s runs
-// some such waits ran past the client's 10 s timeout. ttlMs = 0 keeps strict reads: every request
-// awaits its own read.
+// some such waits ran past the client's 10 s timeout. A value older than STALE_LIMIT ttls (an isolate
+// that sat idle) is not served while it is re-read: that request awaits the read, so a flip is never
+// served late by more than that. ttlMs = 0 keeps strict reads: every request awaits its own read.
 import type { ActivePointer } from '../../schemas/storage.js';
 import type { IndexReader } from './indexReader.js';
 import type { KeepAlive } from './keepAlive.js';
 
 /** After this long a re-read that never came back (its request was cancelled) may be retried. */
 const REFRESH_TIMEOUT_MS = 1000;
+/** Ttls past which a known value is too old to serve while it is re-read (a busy isolate re-reads far sooner). */
+const STALE_LIMIT = 5;
 
 export class PointerCache {
   private value: ActivePointer | null = null;
@@ -30,8 +33,8 @@ export class PointerCache {
   async get(keepAlive: KeepAlive): Promise<ActivePointer | null> {
     const now = Date.now();
     if (now - this.readAt < this.ttlMs) return this.value;
-    const known = this.readAt > Number.NEGATIVE_INFINITY;
-    if (known && this.ttlMs > 0) {
+    const servable = now - this.readAt < STALE_LIMIT * this.ttlMs;
+    if (servable && this.ttlMs > 0) {
       if (now - this.refreshStarted >= REFRESH_TIMEOUT_MS) this.refreshInBackground(now, keepAlive);
       return this.value;
     }

@@ -38,6 +38,20 @@ afterEach(() => {
 });
 
 describe('PointerCache', () => {
+  it('awaits a fresh read where the known value is more than five ttls old (an idle isolate)', async () => {
+    const { reader, reads } = pendingReader();
+    const cache = new PointerCache(reader, 2000);
+    const first = cache.get(keepAlive);
+    reads[0].resolve(pointerOf(1));
+    await first;
+    vi.setSystemTime(10_001);
+    const late = cache.get(keepAlive);
+    expect(reads).toHaveLength(2);
+    expect(kept).toHaveLength(0);
+    reads[1].resolve(pointerOf(2));
+    await expect(late).resolves.toEqual(pointerOf(2));
+  });
+
   it('awaits the first read, then serves the stale value while one background re-read runs', async () => {
     const { reader, reads } = pendingReader();
     const cache = new PointerCache(reader, 2000);
