@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Command } from './commands/command.js';
 import { UsageError } from './commands/command.js';
-import { ConfigError } from './config.js';
+import { UserError } from './errors.js';
 
 const commandsDir = new URL('./commands/', import.meta.url);
 const commandNamePattern = /^[a-z][a-z0-9-]*$/;
@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const known = error instanceof ConfigError || error instanceof UsageError;
+  const known = error instanceof UserError;
   process.stderr.write(`edgehash: ${known ? (error as Error).message : ((error as Error).stack ?? error)}\n`);
   process.exit(known ? 2 : 1);
 });

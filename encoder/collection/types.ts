@@ -1,5 +1,6 @@
 // A collection to encode, read as a stream: items in a fixed order, each loaded only when encoded, so
 // memory does not grow with the collection. Resuming starts the stream at a position.
+import { UserError } from '../errors.js';
 
 /** Raw interleaved pixels (HWC), for sources that store pixels rather than image files. */
 export interface RawPixels {
@@ -34,7 +35,7 @@ export interface Collection {
 export type SourceResolver = (source: string) => () => Promise<Uint8Array | RawPixels>;
 
 /** A collection that cannot be read: the message names the file or URL and the problem. */
-export class CollectionError extends Error {
+export class CollectionError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'CollectionError';

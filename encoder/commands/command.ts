@@ -2,9 +2,12 @@
 // adding a command touches nothing else.
 // Kept free of heavy imports (tfjs loads only in the commands that train or run a model).
 import type { ParseArgsConfig } from 'node:util';
+import { UserError } from '../errors.js';
 
 /** A mistake in how the command was called: printed without a stack trace, exit code 2. */
-export class UsageError extends Error {}
+export class UsageError extends UserError {
+  override name = 'UsageError';
+}
 
 export type CommandValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 

@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
+import { DataError } from '../errors.js';
 import type { LoadInfo, LoadOptions } from './types.js';
 
 const CACHE_VERSION = 1;
@@ -233,7 +234,7 @@ export async function decodeImages(paths: readonly string[], opts: LoadOptions =
   const failed: DecodeFailure[] = [];
   const fail = (index: number, e: unknown) => {
     const reason = errorMessage(e);
-    if (onError === 'fail') throw new Error(`Cannot decode image ${paths[index]}: ${reason}`);
+    if (onError === 'fail') throw new DataError(`Cannot decode image ${paths[index]}: ${reason}`);
     failed.push({ index, path: paths[index], reason });
   };
 

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { DataError } from '../errors.js';
 import { decodeImages } from './decode.js';
 import type { ImageDataset, LoadOptions } from './types.js';
 
@@ -26,10 +27,10 @@ async function requirePath(path: string, what: string, kind: 'dir' | 'file'): Pr
   try {
     s = await stat(path);
   } catch {
-    throw new Error(`${what} not found: ${path}`);
+    throw new DataError(`${what} not found: ${path}`);
   }
-  if (kind === 'dir' && !s.isDirectory()) throw new Error(`${what} is not a directory: ${path}`);
-  if (kind === 'file' && !s.isFile()) throw new Error(`${what} is not a file: ${path}`);
+  if (kind === 'dir' && !s.isDirectory()) throw new DataError(`${what} is not a directory: ${path}`);
+  if (kind === 'file' && !s.isFile()) throw new DataError(`${what} is not a file: ${path}`);
 }
 
 function byCodePoint(a: string, b: string): number {
@@ -97,7 +98,7 @@ export async function listImageFolder(
     .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
     .map((d) => d.name)
     .sort(byCodePoint);
-  if (classNames.length === 0) throw new Error(`Image folder has no class subfolders: ${root}`);
+  if (classNames.length === 0) throw new DataError(`Image folder has no class subfolders: ${root}`);
   const files: { source: string; path: string; classIndex: number }[] = [];
   for (let c = 0; c < classNames.length; c++) {
     const names = (await readdir(join(root, classNames[c]), { withFileTypes: true }))
@@ -139,17 +140,17 @@ export async function readListFile(listPath: string): Promise<ListEntry[]> {
     const labels = new Uint8Array(parts.length - 1);
     for (let j = 1; j < parts.length; j++) {
       if (parts[j] !== '0' && parts[j] !== '1') {
-        throw new Error(`${listPath}:${ln + 1}: label "${parts[j]}" is not 0 or 1`);
+        throw new DataError(`${listPath}:${ln + 1}: label "${parts[j]}" is not 0 or 1`);
       }
       labels[j - 1] = parts[j] === '1' ? 1 : 0;
     }
     if (width === -1) width = labels.length;
     if (labels.length !== width || width === 0) {
-      throw new Error(`${listPath}:${ln + 1}: ${labels.length} labels, expected ${width || 'at least 1'}`);
+      throw new DataError(`${listPath}:${ln + 1}: ${labels.length} labels, expected ${width || 'at least 1'}`);
     }
     out.push({ path: parts[0], labels });
   }
-  if (out.length === 0) throw new Error(`List file has no entries: ${listPath}`);
+  if (out.length === 0) throw new DataError(`List file has no entries: ${listPath}`);
   return out;
 }
 
@@ -160,7 +161,7 @@ export interface ListLoadOptions extends LoadOptions {
 
 function defaultClassNames(k: number, given?: readonly string[]): readonly string[] {
   if (given) {
-    if (given.length !== k) throw new Error(`classNames has ${given.length} names, the labels have ${k} columns`);
+    if (given.length !== k) throw new DataError(`classNames has ${given.length} names, the labels have ${k} columns`);
     return given;
   }
   return Array.from({ length: k }, (_, i) => `class_${i}`);
@@ -197,7 +198,7 @@ export async function loadListFiles(
     const list = await readListFile(lists[listName]);
     if (k === -1) k = list[0].labels.length;
     if (list[0].labels.length !== k) {
-      throw new Error(`${lists[listName]}: ${list[0].labels.length} label columns, other lists have ${k}`);
+      throw new DataError(`${lists[listName]}: ${list[0].labels.length} label columns, other lists have ${k}`);
     }
     const member: number[] = [];
     for (const e of list) {
@@ -207,7 +208,7 @@ export async function loadListFiles(
         byPath.set(e.path, idx);
         entries.push({ source: e.path, path: resolve(root, e.path), labels: e.labels });
       } else if (!entries[idx].labels.every((v, j) => v === e.labels[j])) {
-        throw new Error(`${lists[listName]}: ${e.path} is listed with different labels in another list`);
+        throw new DataError(`${lists[listName]}: ${e.path} is listed with different labels in another list`);
       }
       member.push(idx);
     }

@@ -2,6 +2,8 @@
  * Retrieval protocols (DeepHash-pytorch conventions, see docs methods.md "Dataset protocols"), each with a
  * validation split carved from the training indices for model selection (never the query set).
  */
+
+import { DataError } from '../errors.js';
 import { deriveSeed, mulberry32, type Random, shuffleInPlace } from '../random.js';
 import type { ImageDataset, Split } from './types.js';
 
@@ -60,7 +62,7 @@ export function singleLabels(dataset: Pick<ImageDataset, 'size' | 'labels' | 'cl
         count++;
       }
     }
-    if (count !== 1) throw new Error(`image ${i} has ${count} labels; this protocol needs single-label data`);
+    if (count !== 1) throw new DataError(`image ${i} has ${count} labels; this protocol needs single-label data`);
   }
   return out;
 }
@@ -182,7 +184,7 @@ export function makeSplit(protocol: ProtocolName | string, dataset: SplitDataset
     const ds: number[] = [];
     for (const [c, group] of byClass(classes, dataset.classNames.length).entries()) {
       if (group.length < q + t) {
-        throw new Error(`class ${dataset.classNames[c]} has ${group.length} images, needs ${q} query + ${t} train`);
+        throw new DataError(`class ${dataset.classNames[c]} has ${group.length} images, needs ${q} query + ${t} train`);
       }
       shuffleInPlace(group, random);
       for (let j = 0; j < group.length; j++) (j < q ? qs : j < q + t ? ts : ds).push(group[j]);
@@ -212,7 +214,9 @@ export function makeSplit(protocol: ProtocolName | string, dataset: SplitDataset
     const q = new Set<number>(query);
     const overlap = train.filter((i) => q.has(i));
     if (overlap.length > 0) {
-      throw new Error(`${name}: ${overlap.length} query images are also in the train list (e.g. index ${overlap[0]})`);
+      throw new DataError(
+        `${name}: ${overlap.length} query images are also in the train list (e.g. index ${overlap[0]})`,
+      );
     }
   }
 

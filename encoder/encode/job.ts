@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { Sha256Hex } from '../../schemas/manifest.js';
 import { ModelCard } from '../../schemas/modelCard.js';
 import { SourceSpec } from '../collection/spec.js';
+import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../export/files.js';
 import { sha256Hex } from '../export/modelCard.js';
 import type { ShardInput, Thumbnail } from '../publish/shardFiles.js';
@@ -16,7 +17,7 @@ import type { ShardInput, Thumbnail } from '../publish/shardFiles.js';
 export const JOB_FILE = 'job.json';
 
 /** An encode job that cannot run as asked (a bad model card, another job in the folder, unfinished). */
-export class EncodeError extends Error {
+export class EncodeError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'EncodeError';

@@ -3,6 +3,7 @@
 // little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, then the bytes,
 // and the npm packages for it are unmaintained stubs.
 import { readFile } from 'node:fs/promises';
+import { UserError } from '../errors.js';
 import { DataType, decodeModel } from '../export/onnxGraph.js';
 
 export interface SourceTensor {
@@ -12,7 +13,7 @@ export interface SourceTensor {
 export type SourceTensors = Map<string, SourceTensor>;
 
 /** A pretrained-weights problem, always naming the file. */
-export class WeightFileError extends Error {
+export class WeightFileError extends UserError {
   constructor(
     readonly file: string,
     message: string,

@@ -2,10 +2,11 @@
 // one mutable key, the KV active pointer.
 import { IndexManifest } from '../../schemas/manifest.js';
 import { ActivePointer, storageKeys } from '../../schemas/storage.js';
+import { UserError } from '../errors.js';
 import type { IndexStores } from './store.js';
 
 /** A publish-side failure the caller can explain (bad input, missing version, failed verification). */
-export class PublishError extends Error {
+export class PublishError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'PublishError';

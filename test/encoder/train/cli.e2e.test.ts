@@ -94,5 +94,13 @@ describe('edgehash CLI', () => {
     const missing = await edgehash('eval', '--config', other).catch((e: { code: number; stderr: string }) => e);
     expect(missing).toMatchObject({ code: 2 });
     expect((missing as { stderr: string }).stderr).toMatch(/runs\/none\/checkpoints\/best: no checkpoint there/);
+    // A dataset that is not where the config says: the path named, no stack trace.
+    const noData = path.join(dir, 'no-data.json');
+    await writeFile(noData, JSON.stringify({ ...config, dataset: { ...config.dataset, root: 'nowhere' } }));
+    const lost = await edgehash('train', '--config', noData).catch((e: { code: number; stderr: string }) => e);
+    expect(lost).toMatchObject({ code: 2 });
+    expect((lost as { stderr: string }).stderr).toMatch(
+      new RegExp(`^edgehash: .* not found: ${path.join(dir, 'nowhere')}\n$`),
+    );
   });
 });
