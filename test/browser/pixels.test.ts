@@ -110,6 +110,28 @@ describe('in-browser model pixels', () => {
     expect(Math.max(...diffs)).toBeLessThanOrEqual(2);
   });
 
+  it('send a file within the API limits as it is, and scale a larger one down to fit them', async () => {
+    const upload = async (file: Uint8Array, type: string) =>
+      Uint8Array.from(
+        await page.evaluate(
+          async ({ base64, type }) => {
+            const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+            const { uploadable } = globalThis as unknown as { uploadable: (blob: Blob) => Promise<Blob> };
+            return Array.from(new Uint8Array(await (await uploadable(new Blob([bytes], { type }))).arrayBuffer()));
+          },
+          { base64: Buffer.from(file).toString('base64'), type },
+        ),
+      );
+    const small = png(64, 48, 3, 7);
+    expect(Buffer.from(await upload(small, 'image/png')).equals(Buffer.from(small))).toBe(true);
+    // 2400 x 1200 is 2.88 MP, over the server's 1920 x 1080.
+    const scaled = decodeImage(await upload(png(2400, 1200, 3, 8), 'image/png'), MAX_IMAGE_PIXELS);
+    expect(scaled.header.format).toBe('jpeg');
+    expect(scaled.width * scaled.height).toBeLessThanOrEqual(MAX_IMAGE_PIXELS);
+    expect(scaled.width * scaled.height).toBeGreaterThan(0.99 * MAX_IMAGE_PIXELS);
+    expect(scaled.width / scaled.height).toBeCloseTo(2, 2);
+  });
+
   it('reject a file the browser cannot decode, saying so', async () => {
     const bogus = new TextEncoder().encode('not an image');
     await expect(browserPixels(bogus, 'image/png', modelInput(32, 3, 'fill'))).rejects.toThrow(/cannot decode/);

@@ -27,6 +27,10 @@ function pageQuery({ k, offset, version }: PageOptions): Record<string, string> 
   return query;
 }
 
+const THUMBNAIL_SCHEMES = new Set(['http:', 'https:', 'blob:', 'data:']);
+/** How long a request may take before the widget gives up on it. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 export class EdgehashApi {
   /** Absolute base of the API (the endpoint attribute resolved against the page). */
   readonly base: URL;
@@ -44,8 +48,20 @@ export class EdgehashApi {
     return url;
   }
 
+  /**
+   * Where a hit's thumbnail is: the URL its metadata gives (an API path, or an http(s), blob or data
+   * URL; `//host/...` keeps its own host), else the API's route for the item. Anything else (a
+   * malformed URL, another scheme) falls back to that route rather than failing the page.
+   */
   thumbnailUrl(id: number, thumbnail: string | undefined): string {
-    return this.url(thumbnail ?? `${API_PREFIX}/items/${id}/thumbnail`).href;
+    const route = this.url(`${API_PREFIX}/items/${id}/thumbnail`).href;
+    if (thumbnail === undefined) return route;
+    try {
+      const url = /^\/(?!\/)/.test(thumbnail) ? this.url(thumbnail) : new URL(thumbnail, this.base);
+      return THUMBNAIL_SCHEMES.has(url.protocol) ? url.href : route;
+    } catch {
+      return route;
+    }
   }
 
   searchImage(image: Blob, page: PageOptions, signal?: AbortSignal): Promise<SearchResponse> {
@@ -79,14 +95,26 @@ export class EdgehashApi {
 
   private async json<T>(url: URL, init?: RequestInit): Promise<T> {
     const response = await this.send(url, init);
+    const type = response.headers.get('content-type') ?? 'no content type';
+    if (!type.includes('application/json')) {
+      throw new ApiError(
+        'bad_response',
+        `${url.href} answered ${type}, not JSON: is the widget's endpoint the edgehash API?`,
+      );
+    }
     return (await response.json()) as T;
   }
 
-  private async send(url: URL, init?: RequestInit): Promise<Response> {
+  private async send(url: URL, init: RequestInit = {}): Promise<Response> {
     let response: Response;
+    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     try {
-      response = await fetch(url, init);
+      response = await fetch(url, { ...init, signal });
     } catch (error) {
+      if (timeout.aborted) {
+        throw new ApiError('timeout', `${url.origin} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`);
+      }
       throw new ApiError('network', `cannot reach ${url.origin}: ${(error as Error).message}`);
     }
     if (response.ok) return response;

@@ -6,6 +6,7 @@ import type { SearchResponse } from '../../../schemas/api.js';
 import { DEFAULT_K, MAX_K } from '../../../schemas/api.js';
 import { ApiError, EdgehashApi, type PageOptions } from './api.js';
 import { type BrowserHasher, loadBrowserHasher } from './browserHash.js';
+import { uploadable } from './pixels.js';
 import { handleGridKey, hitElement } from './results.js';
 import { widgetStyles } from './styles.js';
 
@@ -13,8 +14,18 @@ export const MARK_START = 'edgehash:query-start';
 export const MARK_RESULTS = 'edgehash:results-painted';
 export const MEASURE_FIRST_RESULTS = 'edgehash:first-results';
 
+// A constructed style sheet, not a <style> element: pages whose CSP has no 'unsafe-inline' styles
+// would block that one, and show the widget unstyled.
+let sheet: CSSStyleSheet | undefined;
+function widgetSheet(): CSSStyleSheet {
+  if (!sheet) {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(widgetStyles);
+  }
+  return sheet;
+}
+
 const template = `
-<style>${widgetStyles}</style>
 <section class="panel" part="panel">
   <div class="drop" part="dropzone">
     <img class="query" part="query" alt="Query image" hidden>
@@ -56,6 +67,7 @@ export class EdgehashSearch extends HTMLElement {
   constructor() {
     super();
     this.#root = this.attachShadow({ mode: 'open' });
+    this.#root.adoptedStyleSheets = [widgetSheet()];
     this.#root.innerHTML = template;
     const $ = <T extends Element>(selector: string) => this.#root.querySelector<T>(selector)!;
     this.#input = $('input');
@@ -126,7 +138,9 @@ export class EdgehashSearch extends HTMLElement {
   searchImage(image: Blob): Promise<SearchResponse | undefined> {
     this.#showQuery(URL.createObjectURL(image), true);
     if (this.getAttribute('hash') !== 'browser') {
-      return this.#run('Searching…', (page, signal) => this.api.searchImage(image, page, signal));
+      return this.#run('Searching…', async (page, signal) =>
+        this.api.searchImage(await uploadable(image), page, signal),
+      );
     }
     const hashing = async (page: PageOptions, signal: AbortSignal) => {
       const hasher = await this.#browserHasher();
@@ -217,14 +231,20 @@ export class EdgehashSearch extends HTMLElement {
     }
   }
 
+  /** The next page of the shown results; a new search meanwhile (it aborts the query's controller) drops it. */
   async #loadMore(): Promise<void> {
     const last = this.#last;
-    if (!last) return;
+    const abort = this.#abort;
+    if (!last || !abort || this.#more.disabled) return;
     const page = { k: this.k, offset: last.offset + last.hits.length, version: last.version };
+    this.#more.disabled = true;
     try {
-      this.#render(await this.api.searchCode(last.code, page), true);
+      const response = await this.api.searchCode(last.code, page, abort.signal);
+      if (!abort.signal.aborted && this.#last === last) this.#render(response, true);
     } catch (error) {
-      this.#fail(error);
+      if (!abort.signal.aborted) this.#fail(error);
+    } finally {
+      this.#more.disabled = false;
     }
   }
 

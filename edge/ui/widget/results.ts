@@ -20,6 +20,8 @@ export function hitElement(hit: SearchHit, thumbnail: string): HTMLLIElement {
   button.setAttribute('aria-label', hitLabel(hit));
   button.title = hitLabel(hit);
   const image = document.createElement('img');
+  // Thumbnail hosts other than the API learn nothing of the page the widget is on.
+  image.referrerPolicy = 'no-referrer';
   image.src = thumbnail;
   image.alt = '';
   image.decoding = 'async';

@@ -1,4 +1,5 @@
-// Browser side of the pixels test: the widget's decode + resize, exposed to page.evaluate.
-import { modelPixels } from '../../../edge/ui/widget/pixels.js';
+// Browser side of the pixels test: the widget's decode + resize, and its upload preparation, exposed
+// to page.evaluate.
+import { modelPixels, uploadable } from '../../../edge/ui/widget/pixels.js';
 
-Object.assign(globalThis, { modelPixels });
+Object.assign(globalThis, { modelPixels, uploadable });
