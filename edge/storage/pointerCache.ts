@@ -39,7 +39,18 @@ export class PointerCache {
       return this.value;
     }
     this.refreshStarted = now;
-    const pointer = await this.reader.pointer();
+    const known = this.readAt > Number.NEGATIVE_INFINITY;
+    const generation = this.generation;
+    let pointer: ActivePointer | null;
+    try {
+      pointer = await this.reader.pointer();
+    } catch (error) {
+      // KV failing after an idle spell: the value known before still serves (with ttl 0 it must not).
+      if (known && this.ttlMs > 0) return this.value;
+      throw error;
+    }
+    // A newer value remembered meanwhile (a flip this isolate made) wins over this read.
+    if (this.generation !== generation) return this.value;
     this.remember(pointer);
     return pointer;
   }

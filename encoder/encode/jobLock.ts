@@ -16,6 +16,13 @@ interface LockHolder {
   pid: number;
 }
 
+/** Locks this process holds: a lock with this process's pid and host that is not one of them is a
+ * previous run's (a container restarts with the same pid). */
+const heldHere = new Set<string>();
+
+/** How long to wait for another run's takeover of a dead lock before giving up. */
+const TAKEOVER_WAIT_MS = 5000;
+
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -53,40 +60,53 @@ async function tryCreate(file: string, holder: LockHolder): Promise<boolean> {
 async function acquire(dir: string): Promise<string> {
   const file = path.join(dir, LOCK_FILE);
   const me: LockHolder = { host: hostname(), pid: process.pid };
+  const waitedSince = Date.now();
   for (;;) {
-    if (await tryCreate(file, me)) return file;
+    if (await tryCreate(file, me)) {
+      heldHere.add(file);
+      return file;
+    }
     const holder = await readHolder(file);
-    if (holder && !isDead(holder, me)) {
+    if (holder && !isDead(holder, me, file)) {
       throw new EncodeError(
         `${dir}: another encode (pid ${holder.pid} on ${holder.host}) is running on this folder; wait for it, ` +
           `or delete ${file} if it is not running`,
       );
     }
-    if (holder) await takeOver(file, holder, me);
+    if (holder) await takeOver(file, holder, me, waitedSince);
   }
 }
 
-const isDead = (holder: LockHolder, me: LockHolder) => holder.host === me.host && !isRunning(holder.pid);
+function isDead(holder: LockHolder, me: LockHolder, file: string): boolean {
+  if (holder.host !== me.host) return false;
+  return holder.pid === me.pid ? !heldHere.has(file) : !isRunning(holder.pid);
+}
 
 /**
  * Deletes a dead run's lock under a second lock, so two runs that both found it dead cannot both
  * delete and create it (the later delete would remove the earlier run's new lock).
  */
-async function takeOver(file: string, dead: LockHolder, me: LockHolder): Promise<void> {
+async function takeOver(file: string, dead: LockHolder, me: LockHolder, waitedSince: number): Promise<void> {
   const guard = `${file}.takeover`;
   if (await tryCreate(guard, me)) {
+    heldHere.add(guard);
     try {
       const now = await readHolder(file);
       if (now?.host === dead.host && now.pid === dead.pid) await rm(file, { force: true });
     } finally {
       await rm(guard, { force: true });
+      heldHere.delete(guard);
     }
     return;
   }
   // Another run is taking it over this moment (or died doing so).
   const other = await readHolder(guard);
-  if (other && isDead(other, me)) await rm(guard, { force: true });
-  else await new Promise((resolve) => setTimeout(resolve, 20));
+  if (other && isDead(other, me, guard)) await rm(guard, { force: true });
+  else if (Date.now() - waitedSince > TAKEOVER_WAIT_MS) {
+    throw new EncodeError(
+      `${guard}: another run has been taking over this folder's lock for too long; delete ${guard}`,
+    );
+  } else await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /** Runs `work` holding the job folder's lock. */
@@ -97,5 +117,6 @@ export async function withJobLock<T>(dir: string, work: () => Promise<T>): Promi
     return await work();
   } finally {
     await rm(file, { force: true });
+    heldHere.delete(file);
   }
 }

@@ -14,6 +14,8 @@ export type SourceTensors = Map<string, SourceTensor>;
 
 /** A pretrained-weights problem, always naming the file. */
 export class WeightFileError extends UserError {
+  override name = 'WeightFileError';
+
   constructor(
     readonly file: string,
     message: string,

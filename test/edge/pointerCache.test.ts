@@ -50,6 +50,11 @@ describe('PointerCache', () => {
     expect(kept).toHaveLength(0);
     reads[1].resolve(pointerOf(2));
     await expect(late).resolves.toEqual(pointerOf(2));
+    // Idle again, and KV fails: the known value still serves.
+    vi.setSystemTime(30_000);
+    const failing = cache.get(keepAlive);
+    reads[2].reject(new Error('KV down'));
+    await expect(failing).resolves.toEqual(pointerOf(2));
   });
 
   it('awaits the first read, then serves the stale value while one background re-read runs', async () => {

@@ -96,7 +96,7 @@ export class EdgehashApi {
   private async json<T>(url: URL, init?: RequestInit): Promise<T> {
     const response = await this.send(url, init);
     const type = response.headers.get('content-type') ?? 'no content type';
-    if (!type.includes('application/json')) {
+    if (!type.toLowerCase().includes('application/json')) {
       throw new ApiError(
         'bad_response',
         `${url.href} answered ${type}, not JSON: is the widget's endpoint the edgehash API?`,
@@ -107,15 +107,23 @@ export class EdgehashApi {
 
   private async send(url: URL, init: RequestInit = {}): Promise<Response> {
     let response: Response;
-    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    // Aborted by the caller's signal, or when no answer (headers) came within the timeout; reading the
+    // body (a model download) is not timed. A controller of its own: AbortSignal.any is newer than the
+    // browsers the widget is built for.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
+    const forward = () => abort.abort();
+    init.signal?.addEventListener('abort', forward);
+    if (init.signal?.aborted) abort.abort();
     try {
-      response = await fetch(url, { ...init, signal });
+      response = await fetch(url, { ...init, signal: abort.signal });
     } catch (error) {
-      if (timeout.aborted) {
+      if (abort.signal.aborted && !init.signal?.aborted) {
         throw new ApiError('timeout', `${url.origin} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`);
       }
       throw new ApiError('network', `cannot reach ${url.origin}: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
     if (response.ok) return response;
     const body = (await response.json().catch(() => undefined)) as ErrorResponse | undefined;

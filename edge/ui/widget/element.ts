@@ -15,12 +15,17 @@ export const MARK_RESULTS = 'edgehash:results-painted';
 export const MEASURE_FIRST_RESULTS = 'edgehash:first-results';
 
 // A constructed style sheet, not a <style> element: pages whose CSP has no 'unsafe-inline' styles
-// would block that one, and show the widget unstyled.
-let sheet: CSSStyleSheet | undefined;
-function widgetSheet(): CSSStyleSheet {
-  if (!sheet) {
-    sheet = new CSSStyleSheet();
-    sheet.replaceSync(widgetStyles);
+// would block that one, and show the widget unstyled. Browsers without constructed sheets (Safari
+// before 16.4) get the <style> element.
+let sheet: CSSStyleSheet | null | undefined;
+function widgetSheet(): CSSStyleSheet | null {
+  if (sheet === undefined) {
+    try {
+      sheet = new CSSStyleSheet();
+      sheet.replaceSync(widgetStyles);
+    } catch {
+      sheet = null;
+    }
   }
   return sheet;
 }
@@ -67,8 +72,9 @@ export class EdgehashSearch extends HTMLElement {
   constructor() {
     super();
     this.#root = this.attachShadow({ mode: 'open' });
-    this.#root.adoptedStyleSheets = [widgetSheet()];
-    this.#root.innerHTML = template;
+    const styles = widgetSheet();
+    if (styles) this.#root.adoptedStyleSheets = [styles];
+    this.#root.innerHTML = styles ? template : `<style>${widgetStyles}</style>${template}`;
     const $ = <T extends Element>(selector: string) => this.#root.querySelector<T>(selector)!;
     this.#input = $('input');
     this.#drop = $('.drop');

@@ -8,7 +8,13 @@ import { toModelPixels } from '../../hashing/resize.js';
 
 async function decodeBitmap(image: Blob): Promise<ImageBitmap> {
   try {
-    return await createImageBitmap(image, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    // EXIF orientation left as stored, as the server's decoders (jpeg-js, sharp) leave it (browsers
+    // before the 2023 rename of the default to 'from-image' read 'none' as that default).
+    return await createImageBitmap(image, {
+      colorSpaceConversion: 'none',
+      premultiplyAlpha: 'none',
+      imageOrientation: 'none',
+    });
   } catch {
     throw new Error(`the browser cannot decode this file (${image.type || 'unknown type'}) as an image`);
   }

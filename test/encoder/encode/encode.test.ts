@@ -1,7 +1,7 @@
 // The batch encoder on small generated collections, with a real ONNX model in onnxruntime-node: every
 // source kind, shard layout and metadata, codes equal to hashing each image alone, re-runs, bad images.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -175,16 +175,26 @@ describe('edgehash encode (in process)', () => {
     const out = path.join(dir, 'locked-job');
     const lock = path.join(out, LOCK_FILE);
     mkdirSync(out, { recursive: true });
-    writeFileSync(lock, JSON.stringify({ host: hostname(), pid: process.pid }));
-    await expect(encode(source, 'locked-job')).rejects.toThrow(
-      `${out}: another encode (pid ${process.pid} on ${hostname()}) is running on this folder; wait for it, ` +
-        `or delete ${lock} if it is not running`,
-    );
-    const exited = spawnSync(process.execPath, ['-e', '']).pid;
-    writeFileSync(lock, JSON.stringify({ host: hostname(), pid: exited }));
-    const { job } = await encode(source, 'locked-job');
-    expect(job.done).toBe(true);
-    expect(readdirSync(out).filter((name) => name.startsWith(LOCK_FILE))).toEqual([]);
+    const running = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      writeFileSync(lock, JSON.stringify({ host: hostname(), pid: running.pid }));
+      await expect(encode(source, 'locked-job')).rejects.toThrow(
+        `${out}: another encode (pid ${running.pid} on ${hostname()}) is running on this folder; wait for it, ` +
+          `or delete ${lock} if it is not running`,
+      );
+    } finally {
+      running.kill();
+    }
+    // Two runs in this process: the second is refused while the first holds the folder.
+    const both = await Promise.allSettled([encode(source, 'locked-job'), encode(source, 'locked-job')]);
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    // Left by a run that was killed: another pid, or this one's (a container restarts with the same pid).
+    for (const pid of [spawnSync(process.execPath, ['-e', '']).pid, process.pid]) {
+      writeFileSync(lock, JSON.stringify({ host: hostname(), pid }));
+      const { job } = await encode(source, 'locked-job');
+      expect(job.done).toBe(true);
+      expect(readdirSync(out).filter((name) => name.startsWith(LOCK_FILE))).toEqual([]);
+    }
   });
 
   it('fails naming an unreadable image, or skips and counts it with --on-error skip', async () => {
