@@ -33,11 +33,18 @@ function canvasOf(bitmap: ImageBitmap, width: number, height: number): Offscreen
 }
 
 /**
- * The file as the server takes it: one within the API's byte, pixel and side limits as it is; a
- * larger one (a phone photo) scaled down to fit and sent as JPEG, since models read 32-224 px.
+ * The file as the server takes it: one within the API's byte, pixel and side limits (or one this
+ * browser cannot decode) as it is; a larger one (a phone photo) scaled down to fit and sent as
+ * JPEG, since models read 32-224 px.
  */
 export async function uploadable(image: Blob): Promise<Blob> {
-  const bitmap = await decodeBitmap(image);
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await decodeBitmap(image);
+  } catch {
+    // Not an image this browser reads: the server says what is wrong with it, with its error code.
+    return image;
+  }
   const { width, height } = bitmap;
   const scale = Math.min(1, Math.sqrt(MAX_IMAGE_PIXELS / (width * height)), MAX_IMAGE_SIDE / Math.max(width, height));
   if (scale === 1 && image.size <= MAX_IMAGE_BYTES) {
