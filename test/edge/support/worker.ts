@@ -1,7 +1,7 @@
 // The edge worker inside workerd for tests and benchmarks: edge/index.ts bundled by esbuild the way
 // wrangler bundles it (the two .wasm imports become CompiledWasm modules, since workerd cannot compile
 // wasm at run time), served by Miniflare with KV and R2 bindings.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -25,10 +25,28 @@ export const COMPATIBILITY_DATE = '2025-09-01';
 // Module names are paths relative to this root; the contents are passed in memory, nothing is written.
 const modulesRoot = path.join(repoRoot, 'edge');
 
+/** Whether the widget scripts (gitignored) are missing or older than a source under edge/ui or schemas. */
+function widgetStale(): boolean {
+  const built = path.join(repoRoot, 'edge/ui/dist/uiScripts.js');
+  if (!existsSync(built)) return true;
+  const builtAt = statSync(built).mtimeMs;
+  const sources = ['edge/ui/widget', 'edge/ui/demo', 'edge/hashing', 'schemas'].flatMap((dir) =>
+    readdirSync(path.join(repoRoot, dir), { recursive: true, encoding: 'utf8' }).map((f) =>
+      path.join(repoRoot, dir, f),
+    ),
+  );
+  return sources.some((file) => statSync(file).mtimeMs > builtAt);
+}
+
 export async function bundleWorker(): Promise<MiniflareOptions['modules']> {
-  // The worker serves the widget scripts that edge/ui/build.ts generates (gitignored); build them once.
-  if (!existsSync(path.join(repoRoot, 'edge/ui/dist/uiScripts.js')))
+  // The worker serves the widget scripts that edge/ui/build.ts generates (gitignored); built again
+  // when a source changed since, so a test never serves a stale widget.
+  if (widgetStale()) {
     await (await import('../../../edge/ui/build.js')).buildWidget();
+    // The build leaves unchanged outputs untouched; mark this one checked against the sources now.
+    const now = new Date();
+    utimesSync(path.join(repoRoot, 'edge/ui/dist/uiScripts.js'), now, now);
+  }
   const result = await build({
     entryPoints: [path.join(repoRoot, 'edge/index.ts')],
     bundle: true,
