@@ -29,10 +29,7 @@ export class EdgeServices {
   readonly rateLimiter: TokenBuckets;
   private merger: SharedLoad<ResultMerger> | undefined;
   // Manifests are immutable: a version's is read once (a few KB each; unknown versions are not kept).
-  private readonly manifests = new SharedLoads<number, IndexManifest | null>(
-    Number.POSITIVE_INFINITY,
-    (found) => found !== null,
-  );
+  private readonly manifests = new SharedLoads<number, IndexManifest | null>({ keep: (found) => found !== null });
 
   constructor(
     env: WorkerEnv,

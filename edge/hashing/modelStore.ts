@@ -14,9 +14,10 @@ const MAX_MODELS = 2;
 
 export class ModelStore {
   // A model dropped from the store releases its session once its runs in progress end.
-  private readonly models = new SharedLoads<string, ModelHasher>(MAX_MODELS, undefined, undefined, (hasher) =>
-    hasher.retire(),
-  );
+  private readonly models = new SharedLoads<string, ModelHasher>({
+    maxEntries: MAX_MODELS,
+    dropped: (hasher) => hasher.retire(),
+  });
   // Cards are a few hundred bytes and immutable per model checksum: read each once.
   private readonly cards = new SharedLoads<string, ModelCard | null>();
 

@@ -67,21 +67,32 @@ export class SharedLoad<T> {
   }
 }
 
+export interface SharedLoadsOptions<V> {
+  /** The least recently used load is dropped beyond this many (default: none is). */
+  maxEntries?: number;
+  /** Called with the value of a load dropped for room, once it has loaded. */
+  dropped?: (value: V) => void;
+  /** A loaded value this rejects (say, "not found") is not remembered. */
+  keep?: (value: V) => boolean;
+  /** How long a load may take (default LOAD_DEADLINE_MS). */
+  deadlineMs?: number;
+}
+
 /** Shared loads by key: started once, forgotten on failure (so the next request retries). */
 export class SharedLoads<K, V> {
   private readonly loads = new Map<K, SharedLoad<V>>();
 
-  /**
-   * `maxEntries`: the least recently used load is dropped beyond it, and `dropped` called with its
-   * value (once loaded). `keep`: a loaded value it rejects (say, "not found") is not remembered.
-   * `deadlineMs`: how long a load may take.
-   */
-  constructor(
-    private readonly maxEntries = Number.POSITIVE_INFINITY,
-    private readonly keep: (value: V) => boolean = () => true,
-    private readonly deadlineMs = LOAD_DEADLINE_MS,
-    private readonly dropped: (value: V) => void = () => {},
-  ) {}
+  private readonly maxEntries: number;
+  private readonly keep: (value: V) => boolean;
+  private readonly deadlineMs: number;
+  private readonly dropped: (value: V) => void;
+
+  constructor(options: SharedLoadsOptions<V> = {}) {
+    this.maxEntries = options.maxEntries ?? Number.POSITIVE_INFINITY;
+    this.keep = options.keep ?? (() => true);
+    this.deadlineMs = options.deadlineMs ?? LOAD_DEADLINE_MS;
+    this.dropped = options.dropped ?? (() => {});
+  }
 
   get(key: K, start: () => Promise<V>, keepAlive: KeepAlive): Promise<V> {
     let load = this.loads.get(key);

@@ -4,7 +4,6 @@
 import * as ort from 'onnxruntime-web/wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelHasher, ModelUnloadedError } from '../../edge/hashing/modelHasher.js';
-import { noKeepAlive, SharedLoads } from '../../edge/storage/keepAlive.js';
 import { type TestModel, testModel } from './support/fixture.js';
 
 let model: TestModel;
@@ -28,15 +27,5 @@ describe('ModelHasher.retire', () => {
     await expect(hasher.hash(blank())).rejects.toThrow(
       new ModelUnloadedError(`model ${model.card.modelId} was unloaded while this request held it; retry`),
     );
-  });
-});
-
-describe('SharedLoads', () => {
-  it('hands the value it drops for room to `dropped`, and only that one', async () => {
-    const dropped: string[] = [];
-    const loads = new SharedLoads<string, string>(2, undefined, undefined, (value) => dropped.push(value));
-    for (const key of ['a', 'b', 'a', 'c']) await loads.get(key, async () => `value ${key}`, noKeepAlive);
-    expect(dropped).toEqual(['value b']);
-    expect([...loads.loaded()]).toEqual(['value a', 'value c']);
   });
 });

@@ -2,8 +2,7 @@
 // first when the budget is exceeded, the version being served never does, concurrent requests share
 // one load, and a failed load is retried.
 import { describe, expect, it } from 'vitest';
-import { IndexStoreError } from '../../edge/storage/indexReader.js';
-import { noKeepAlive, SharedLoads } from '../../edge/storage/keepAlive.js';
+import { noKeepAlive } from '../../edge/storage/keepAlive.js';
 import type { LoadedVersion } from '../../edge/storage/loadedVersion.js';
 import { VersionCache } from '../../edge/storage/versionCache.js';
 
@@ -50,32 +49,6 @@ describe('VersionCache', () => {
     sizes[4] = 1;
     expect((await cache.get(4, noKeepAlive)).version).toBe(4);
     expect(loads).toEqual([1, 4, 4]);
-  });
-});
-
-describe('SharedLoads', () => {
-  it('gives up a load that never settles at its deadline, so the next request starts it again', async () => {
-    let starts = 0;
-    const loads = new SharedLoads<string, number>(Number.POSITIVE_INFINITY, () => true, 30);
-    const never = () => {
-      starts++;
-      return new Promise<number>(() => {});
-    };
-    await expect(loads.get('a', never, noKeepAlive)).rejects.toThrow(
-      new IndexStoreError('a load did not finish within 30 ms'),
-    );
-    expect(loads.peek('a')).toBeUndefined();
-    await expect(
-      loads.get(
-        'a',
-        async () => {
-          starts++;
-          return 7;
-        },
-        noKeepAlive,
-      ),
-    ).resolves.toBe(7);
-    expect(starts).toBe(2);
   });
 });
 
