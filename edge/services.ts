@@ -77,13 +77,21 @@ export class EdgeServices {
     const version = await this.versionNumber(requested, keepAlive);
     let manifest = await this.manifest(version, keepAlive);
     if (manifest && requested !== undefined && !(await this.isLive(version, keepAlive))) {
-      if ((await this.reader.manifest(version)) === null) {
-        this.manifests.forget(version);
-        manifest = null;
-      }
+      if (!(await this.stillStored(version))) manifest = null;
     }
-    if (!manifest) throw new ApiError('unknown_version', `index "${this.settings.indexId}" has no version ${version}`);
+    if (!manifest) throw this.unknownVersion(version);
     return manifest;
+  }
+
+  /** Whether the store still holds `version`'s manifest; one it no longer does is forgotten here too. */
+  private async stillStored(version: number): Promise<boolean> {
+    if ((await this.reader.manifest(version)) !== null) return true;
+    this.manifests.forget(version);
+    return false;
+  }
+
+  private unknownVersion(version: number): ApiError {
+    return new ApiError('unknown_version', `index "${this.settings.indexId}" has no version ${version}`);
   }
 
   /** Whether retention keeps `version` whatever its count: the active version or the one it replaced. */
@@ -129,10 +137,7 @@ export class EdgeServices {
     } catch (error) {
       // Retention may have deleted the version since this isolate read its manifest: then it is gone,
       // as it is for an isolate that never read it, not a store failure.
-      if (error instanceof IndexStoreError && (await this.reader.manifest(version)) === null) {
-        this.manifests.forget(version);
-        throw new ApiError('unknown_version', `index "${this.settings.indexId}" has no version ${version}`);
-      }
+      if (error instanceof IndexStoreError && !(await this.stillStored(version))) throw this.unknownVersion(version);
       throw error;
     }
     console.log(`edgehash: version ${version} loaded (${loaded.shards.length} shards)`);
